@@ -1,0 +1,1 @@
+"""mlsql-gateway server: transports, auth, sessions, operations, results and the Spark engine."""

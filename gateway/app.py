@@ -1,0 +1,65 @@
+"""Wiring: Spark, the backend and the Thrift server, with a clean SIGTERM/SIGINT shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from gateway.auth import make_authenticator
+from gateway.backend import Backend
+from gateway.config import GatewayConfig
+from gateway.frontend.thrift_service import ConnectionInfo, ThriftHandler
+from gateway.transport.server import ThriftServer
+from thrift_idl.gen.TCLIService import TCLIService
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """A running gateway: call ``serve()`` to block until stopped."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        from gateway.engine.spark import build_spark
+
+        self.config = config
+        self.authenticator = make_authenticator(config.auth, config.users_file)
+        self.spark = build_spark(config.master, config.spark_conf.items())
+        self.backend = Backend(config, self.spark)
+        self.thrift = ThriftServer(
+            config.host, config.port, self.authenticator, self._processor,
+            max_message_bytes=config.max_message_bytes, handshake_timeout=config.handshake_timeout,
+            max_connections=config.max_connections,
+        )
+        self._stopped = threading.Event()
+
+    def _processor(self, user: str | None, peer: str, mechanism: str):
+        from gateway.frontend.processor import FastProcessor
+
+        return FastProcessor(ThriftHandler(self.backend, ConnectionInfo(user, peer, mechanism)))
+
+    def serve(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: threading.Thread(target=self.stop, daemon=True).start())
+        try:
+            self.thrift.serve_forever()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        log.info("stopping: cancelling operations, closing sessions, stopping Spark")
+        self.thrift.shutdown()
+        try:
+            self.backend.shutdown()
+        finally:
+            try:
+                self.spark.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("Spark did not stop cleanly")
+        log.info("stopped")
+
+
+__all__ = ["Gateway", "TCLIService"]

@@ -1,0 +1,36 @@
+"""Gateway settings: CLI flags, with environment-variable defaults (MLSQL_GATEWAY_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"MLSQL_GATEWAY_{name}", default)
+
+
+@dataclass
+class GatewayConfig:
+    host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("PORT", "10000")))
+    master: str = field(default_factory=lambda: _env("MASTER", "local[*]"))
+    auth: str = field(default_factory=lambda: _env("AUTH", "NONE"))
+    users_file: str | None = field(default_factory=lambda: os.environ.get("MLSQL_GATEWAY_USERS_FILE"))
+    spark_conf: dict[str, str] = field(default_factory=dict)
+    # Background pool for statements (HS2: 100 threads, queue 100).
+    workers: int = field(default_factory=lambda: int(_env("WORKERS", "32")))
+    queue_size: int = field(default_factory=lambda: int(_env("QUEUE_SIZE", "100")))
+    # Idle expiry in seconds (0 disables).
+    idle_session_timeout: float = field(default_factory=lambda: float(_env("IDLE_SESSION_TIMEOUT", "28800")))
+    idle_operation_timeout: float = field(default_factory=lambda: float(_env("IDLE_OPERATION_TIMEOUT", "3600")))
+    expiry_check_interval: float = field(default_factory=lambda: float(_env("EXPIRY_CHECK_INTERVAL", "60")))
+    # Results.
+    default_fetch_size: int = 10_000
+    max_fetch_rows: int = 100_000
+    result_retain_bytes: int = 64 << 20
+    # Protocol limits.
+    max_message_bytes: int = field(default_factory=lambda: int(_env("MAX_MESSAGE_BYTES", str(100 << 20))))
+    long_poll_seconds: float = 5.0
+    handshake_timeout: float = 30.0
+    max_connections: int = field(default_factory=lambda: int(_env("MAX_CONNECTIONS", "500")))

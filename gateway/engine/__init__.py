@@ -1,0 +1,1 @@
+"""The execution engine: Spark sessions, statement executors, Arrow streaming and job control."""

@@ -1,0 +1,41 @@
+"""The Spark side: one SparkSession per gateway (the SparkContext), a child session per HS2 session."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable
+
+log = logging.getLogger(__name__)
+
+
+def spark_version() -> str:
+    import pyspark
+
+    return pyspark.__version__
+
+
+def build_spark(master: str = "local[*]", conf: Iterable[tuple[str, str]] = (), app_name: str = "mlsql-gateway"):
+    """Start (or reuse) the gateway's SparkSession with loopback networking and sane defaults."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(master).appName(app_name)
+    defaults = {
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.session.timeZone": os.environ.get("TZ", "UTC") if "/" in os.environ.get("TZ", "") else "UTC",
+        "spark.scheduler.mode": "FAIR",
+    }
+    user = dict(conf)
+    for key, value in {**defaults, **user}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(user.get("mlsql.log.level", "WARN"))
+    log.info("Spark %s started: master=%s", spark.version, spark.sparkContext.master)
+    return spark

@@ -1,0 +1,1 @@
+"""Operations: the state machine, statements, metadata requests and their manager."""

@@ -1,0 +1,1 @@
+"""Transports: the binary Thrift transport with SASL PLAIN or NOSASL on one port."""
