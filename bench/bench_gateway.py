@@ -126,6 +126,8 @@ class Metric:
         return statistics.median(values) if values else None
 
     def ratio(self) -> float | None:
+        if self.errors:  # a failed run's partial value is not comparable
+            return None
         gw, sts = self.median(GATEWAY), self.median(STS)
         if gw is None or sts is None or sts == 0:
             return None
@@ -416,10 +418,11 @@ def environment_line(peers: dict[str, Peer]) -> str:
         mem = f"{psutil.virtual_memory().total / 1024**3:.0f} GB RAM"
     except Exception:
         mem = "? RAM"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     started = ", ".join(f"{n} ready in {p.startup_seconds:.0f} s" for n, p in peers.items())
     return (
         f"{platform.system()} {platform.machine()}, {cpus} CPUs, {mem}, Python {platform.python_version()}; "
-        f"both servers local[2] on 127.0.0.1; {started}."
+        f"load average {load} at the end; both servers local[2] on 127.0.0.1; {started}."
     )
 
 

@@ -42,6 +42,7 @@ class Session:
         self.client_info: dict[str, str] = {}
         self.operations: dict[uuid.UUID, Operation] = {}
         self._lock = threading.RLock()
+        self._sql_conf = None
         self.closed = False
 
     @property
@@ -50,6 +51,14 @@ class Session:
 
     def touch(self) -> None:
         self.last_access = time.monotonic()
+
+    def arrow_params(self):
+        """The session's current Arrow conversion settings (time zone, batch size...)."""
+        from gateway.engine.arrow_stream import ConversionParams
+
+        if self._sql_conf is None:
+            self._sql_conf = self.spark._jsparkSession.sessionState().conf()
+        return ConversionParams.of(self._sql_conf)
 
     # -- configuration --------------------------------------------------------------------------------
     def configure(self, configuration: dict[str, str]) -> None:

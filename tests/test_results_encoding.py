@@ -77,6 +77,9 @@ def spark(tmp_path_factory):
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
+    # In case getOrCreate returned a session another test module built with other settings.
+    session.conf.set("spark.sql.datetime.java8API.enabled", "true")
+    session.conf.set("spark.sql.session.timeZone", "UTC")
     yield session
     session.stop()
 
@@ -122,13 +125,22 @@ def _java_thrift_bytes(df: DataFrame, obj) -> bytes:
     return bytes(serializer.serialize(obj))
 
 
-def sts_rowset_bytes(df: DataFrame, start: int = 0, stop: int | None = None, version: int = V10) -> bytes:
+def java_rows(df: DataFrame):
+    """``df`` collected in the JVM (a Scala List of Rows, java.time values as STS gets them)."""
+    return _jvm(df).scala.jdk.javaapi.CollectionConverters.asScala(df._jdf.collectAsList()).toList()
+
+
+def sts_rowset_bytes(
+    df: DataFrame, start: int = 0, stop: int | None = None, version: int = V10, rows=None
+) -> bytes:
     """What the Spark Thrift Server sends for rows [start, stop) of ``df`` (RowSetUtils.toTRowSet)."""
     jvm = _jvm(df)
-    rows = jvm.scala.jdk.javaapi.CollectionConverters.asScala(df._jdf.collectAsList()).toList()
+    rows = java_rows(df) if rows is None else rows
     rows = rows.slice(start, rows.length() if stop is None else stop)
     fields = df._jdf.schema().fields()
-    types = df.sparkSession.sparkContext._gateway.new_array(jvm.org.apache.spark.sql.types.DataType, len(fields))
+    types = df.sparkSession.sparkContext._gateway.new_array(
+        jvm.org.apache.spark.sql.types.DataType, len(fields)
+    )
     for i, f in enumerate(fields):
         types[i] = f.dataType()
     jversion = jvm.org.apache.hive.service.rpc.thrift.TProtocolVersion.findByValue(version)
@@ -159,7 +171,7 @@ def one_batch(df: DataFrame) -> pa.RecordBatch:
 
 
 def encoder_for(df: DataFrame, batch: pa.RecordBatch) -> RowSetEncoder:
-    return RowSetEncoder(df.schema, batch.schema, df.sparkSession.conf.get("spark.sql.session.timeZone"))
+    return RowSetEncoder.for_dataframe(df, batch.schema)
 
 
 def assert_matches_hive_text(df: DataFrame) -> None:
@@ -178,18 +190,25 @@ def assert_matches_sts(df: DataFrame) -> None:
     """Our V10 bytes (fast path and thrift objects) and V5 bytes equal what STS sends, per batch and slice."""
     batches = arrow_batches(df)
     enc = encoder_for(df, batches[0])
+    rows = java_rows(df)
     start = 0
     for batch in batches:
         stop = start + batch.num_rows
-        expected = sts_rowset_bytes(df, start, stop)
+        expected = sts_rowset_bytes(df, start, stop, rows=rows)
         assert enc.encode_rowset(batch, start) == expected
         assert thrift_bytes(enc.rowset(batch, start, V10)) == expected
-        assert thrift_bytes(enc.rowset(batch, start, V5)) == sts_rowset_bytes(df, start, stop, V5)
+        assert thrift_bytes(enc.rowset(batch, start, V5)) == sts_rowset_bytes(df, start, stop, V5, rows)
         start = stop
     whole = pa.Table.from_batches(batches, batches[0].schema).combine_chunks().to_batches()[0]
-    for a, b in [(0, whole.num_rows), (1, whole.num_rows), (1, 3), (2, 2), (whole.num_rows - 1, whole.num_rows)]:
+    for a, b in [
+        (0, whole.num_rows),
+        (1, whole.num_rows),
+        (1, 3),
+        (2, 2),
+        (whole.num_rows - 1, whole.num_rows),
+    ]:
         part = whole.slice(a, b - a)
-        expected = sts_rowset_bytes(df, a, b)
+        expected = sts_rowset_bytes(df, a, b, rows=rows)
         assert enc.encode_rowset(part, a) == expected, (a, b)
         assert thrift_bytes(enc.rowset(part, a, V10)) == expected, (a, b)
 
@@ -263,7 +282,11 @@ def test_type_sql_matches_spark(spark):
 def test_jdbc_type_info():
     info = jdbc_type_info(T.DecimalType(20, 3))
     assert (info.data_type, info.type_name, info.column_size, info.decimal_digits, info.num_prec_radix) == (
-        3, "DECIMAL(20,3)", 16, 3, 10
+        3,
+        "DECIMAL(20,3)",
+        16,
+        3,
+        10,
     )
     cases = {
         T.IntegerType(): (4, "INT", 4, 0),
@@ -284,7 +307,10 @@ def test_jdbc_type_info():
         T.ArrayType(T.IntegerType()): (2003, "ARRAY<INT>", None, None),
         T.MapType(T.StringType(), T.IntegerType()): (2000, "MAP<STRING, INT>", None, None),
         T.StructType([T.StructField("a", T.IntegerType()), T.StructField("b", T.DoubleType())]): (
-            2002, "STRUCT<a: INT, b: DOUBLE>", 12, None
+            2002,
+            "STRUCT<a: INT, b: DOUBLE>",
+            12,
+            None,
         ),
         T.DayTimeIntervalType(0, 3): (1111, "INTERVAL DAY TO SECOND", 8, None),
         T.YearMonthIntervalType(0, 1): (1111, "INTERVAL YEAR TO MONTH", 4, None),
@@ -324,8 +350,15 @@ def test_hive_text_time_zones(spark):
                        timestamp_micros(253402300800000000 + id * 86400000000000) far
                 FROM range(400)"""
     try:
-        for tz in ["America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe", "Europe/London", "+05:45",
-                   "GMT-3", "PST"]:
+        for tz in [
+            "America/Los_Angeles",
+            "Asia/Kolkata",
+            "Australia/Lord_Howe",
+            "Europe/London",
+            "+05:45",
+            "GMT-3",
+            "PST",
+        ]:
             spark.conf.set("spark.sql.session.timeZone", tz)
             assert_matches_hive_text(spark.sql(df_sql))
     finally:
@@ -351,9 +384,11 @@ def test_hive_text_random_numbers(utc):
 
 def test_map_entries_sorted_in_java_string_order(utc):
     # Java compares UTF-16 code units: U+E000 sorts after U+1F600 (a surrogate pair), unlike code points.
-    df = utc.sql("SELECT map('\uE000', 1, '😀', 2, 'a', 3, '10', 4, '1', 5) m, map(10, 'x', 9, 'y', -1, 'z') n")
+    df = utc.sql(
+        "SELECT map('\ue000', 1, '😀', 2, 'a', 3, '10', 4, '1', 5) m, map(10, 'x', 9, 'y', -1, 'z') n"
+    )
     assert_matches_hive_text(df)
-    assert hive_strings(df, "m") == ['{"1":5,"10":4,"a":3,"😀":2,"\uE000":1}']
+    assert hive_strings(df, "m") == ['{"1":5,"10":4,"a":3,"😀":2,"\ue000":1}']
 
 
 def test_java_float_text_is_shortest_round_trip(spark):
@@ -362,13 +397,20 @@ def test_java_float_text_is_shortest_round_trip(spark):
     JDK 17 sometimes prints more digits than needed, or another last digit; it must still be the same number.
     """
     rng = np.random.default_rng(7)
-    doubles = np.concatenate([rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000),
-                              rng.integers(-10**9, 10**9, 500) / 8.0])
+    doubles = np.concatenate(
+        [
+            rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000),
+            rng.integers(-(10**9), 10**9, 500) / 8.0,
+        ]
+    )
     floats = doubles.astype(np.float32)
-    schema = T.StructType([T.StructField("d", T.ArrayType(T.DoubleType())),
-                           T.StructField("f", T.ArrayType(T.FloatType()))])
-    chunks = [(doubles[i : i + 100].tolist(), floats[i : i + 100].astype(float).tolist())
-              for i in range(0, len(doubles), 100)]
+    schema = T.StructType(
+        [T.StructField("d", T.ArrayType(T.DoubleType())), T.StructField("f", T.ArrayType(T.FloatType()))]
+    )
+    chunks = [
+        (doubles[i : i + 100].tolist(), floats[i : i + 100].astype(float).tolist())
+        for i in range(0, len(doubles), 100)
+    ]
     df = spark.createDataFrame(chunks, schema)
     batch = one_batch(df)
     for name, np_type in [("d", np.float64), ("f", np.float32)]:
@@ -391,6 +433,16 @@ def test_java_float_text_is_shortest_round_trip(spark):
 
 def test_rowsets_match_sts_all_types(utc):
     assert_matches_sts(utc.sql(ALL_TYPES_SQL))
+
+
+def test_rowsets_match_sts_large_var_types(utc):
+    utc.conf.set("spark.sql.execution.arrow.useLargeVarTypes", "true")
+    try:
+        df = utc.sql(ALL_TYPES_SQL)
+        assert arrow_batches(df)[0].schema.field("str").type == pa.large_string()
+        assert_matches_sts(df)
+    finally:
+        utc.conf.unset("spark.sql.execution.arrow.useLargeVarTypes")
 
 
 def test_rowsets_match_sts_time_zone(spark):
@@ -417,8 +469,23 @@ def test_rowsets_match_sts_nulls_and_strings(utc):
 
 
 def test_invalid_utf8_replaced_like_java(utc):
-    crafted = ["eda080", "eda041", "61eda0", "f4908080", "e08080", "f09f98", "f09f9841", "c0af", "e282", "ff",
-               "efbfbd", "f0908080", "eda0bf80", "c2", "e2828241"]
+    crafted = [
+        "eda080",
+        "eda041",
+        "61eda0",
+        "f4908080",
+        "e08080",
+        "f09f98",
+        "f09f9841",
+        "c0af",
+        "e282",
+        "ff",
+        "efbfbd",
+        "f0908080",
+        "eda0bf80",
+        "c2",
+        "e2828241",
+    ]
     values = ", ".join(f"(unhex('{h}'))" for h in crafted)
     df = utc.sql(
         f"""SELECT cast(b AS string) s, named_struct('b', b) st FROM VALUES {values} AS t(b)
@@ -506,15 +573,24 @@ def test_null_bitmap_offsets_and_padding():
 
 
 def test_fast_path_matches_thrift_objects_on_arrow_edge_cases():
-    schema = T.StructType([
-        T.StructField("s", T.StringType()), T.StructField("b", T.BinaryType()),
-        T.StructField("l", T.LongType()), T.StructField("d", T.DoubleType()),
-        T.StructField("arr", T.ArrayType(T.StringType())),
-    ])
+    schema = T.StructType(
+        [
+            T.StructField("s", T.StringType()),
+            T.StructField("b", T.BinaryType()),
+            T.StructField("l", T.LongType()),
+            T.StructField("d", T.DoubleType()),
+            T.StructField("arr", T.ArrayType(T.StringType())),
+        ]
+    )
     # Null slots with non-empty data, large offsets, NaN payloads, sliced children.
     strings = pa.Array.from_buffers(
-        pa.string(), 3, [pa.py_buffer(bytes([0b101])), pa.py_buffer(np.array([0, 2, 5, 6], np.int32).tobytes()),
-                         pa.py_buffer(b"abXYZc")]
+        pa.string(),
+        3,
+        [
+            pa.py_buffer(bytes([0b101])),
+            pa.py_buffer(np.array([0, 2, 5, 6], np.int32).tobytes()),
+            pa.py_buffer(b"abXYZc"),
+        ],
     )
     nan_payload = np.frombuffer(np.array([0x7FF0000000000001], np.uint64).tobytes(), np.float64)
     batch = pa.RecordBatch.from_arrays(
@@ -544,4 +620,6 @@ def test_fetch_results_response_bytes():
     enc = RowSetEncoder(schema, batch.schema, "UTC")
     status = ttypes.TStatus(statusCode=ttypes.TStatusCode.SUCCESS_STATUS)
     resp = ttypes.TFetchResultsResp(status=status, hasMoreRows=True, results=enc.rowset(batch, 0, V10))
-    assert encode_fetch_results_resp(thrift_bytes(status), True, enc.encode_rowset(batch, 0)) == thrift_bytes(resp)
+    assert encode_fetch_results_resp(thrift_bytes(status), True, enc.encode_rowset(batch, 0)) == thrift_bytes(
+        resp
+    )

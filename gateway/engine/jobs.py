@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-_GROUP_KEYS = ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel")
-
 
 @contextlib.contextmanager
 def job_scope(sc, group: str, description: str, user: str | None = None) -> Iterator[None]:
@@ -19,27 +17,24 @@ def job_scope(sc, group: str, description: str, user: str | None = None) -> Iter
 
     With ``user``, SQL's ``current_user()`` answers the session's user, as in Spark's Thrift server.
     """
-    sc.setJobGroup(group, description[:200], interruptOnCancel=True)
-    sc.addJobTag(group)
-    current_user = None
+    from gateway.engine.arrow_stream import JvmHandles
+
+    handles = JvmHandles.of(sc)
+    handles.jsc.setJobGroup(group, description[:200], True)
     if user:
-        current_user = sc._jvm.org.apache.spark.sql.catalyst.CurrentUserContext.CURRENT_USER()
-        current_user.set(user)
+        handles.current_user.set(user)
     try:
         yield
     finally:
-        sc.removeJobTag(group)
-        for key in _GROUP_KEYS:
-            sc.setLocalProperty(key, None)
-        if current_user is not None:
-            current_user.remove()
+        handles.jsc.clearJobGroup()
+        if user:
+            handles.current_user.remove()
 
 
 def cancel_jobs(sc, group: str) -> None:
     """Cancel (and interrupt) every job of ``group``; harmless when none runs."""
     try:
         sc.cancelJobGroup(group)
-        sc.cancelJobsWithTag(group)
     except Exception:  # noqa: BLE001 - the context may be stopping
         log.debug("cancel of job group %s failed", group, exc_info=True)
 

@@ -29,8 +29,10 @@ def build_spark(master: str = "local[*]", conf: Iterable[tuple[str, str]] = (), 
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.sql.session.timeZone": os.environ.get("TZ", "UTC") if "/" in os.environ.get("TZ", "") else "UTC",
         "spark.scheduler.mode": "FAIR",
+        # Results stream one partition (or a chunk of small ones) at a time through the driver; a partition in
+        # flight exists in a few copies there, so the JVM default of 1g is too tight for large partitions.
+        "spark.driver.memory": "2g",
     }
     user = dict(conf)
     for key, value in {**defaults, **user}.items():

@@ -87,22 +87,23 @@ class ExecuteStatement(Operation):
                 self.result = ResultSet.from_table(StructType([]), pa.table({}))
         if self.result is not None and self.state == OperationState.RUNNING:
             self.result.prime()  # first batch in hand: errors surface here, not at fetch time
-        self._log_stages()
-        self.log.add(f"Statement ready in {time.monotonic() - started:.3f} s")
+        elapsed = time.monotonic() - started
+        if elapsed > 0.5:  # quick statements skip the StatusTracker round trips
+            self._log_stages()
+        self.log.add(f"Statement ready in {elapsed:.3f} s")
 
     def _stream(self, df: DataFrame) -> ResultSet:
         """A ResultSet that streams ``df`` through Arrow, prefetching in a producer thread."""
-        spark_schema = df.schema
-        if not spark_schema.fields:
+        if not df.schema.fields:
             from pyspark.sql.types import StructType
 
             return ResultSet.from_table(StructType([]), pa.table({}))
         convertible = _arrow_convertible(df)
-        schema = arrow_stream.arrow_schema(convertible)
-
-        def source():
-            produce = functools.partial(arrow_stream.iter_arrow_batches, convertible, self._scope)
-            return arrow_stream.Prefetcher(produce, name=self.id[:8])
+        # Columns cast to strings (UDTs, calendar intervals, variants) are described as STRING, as STS does.
+        spark_schema = convertible.schema
+        params = self.session.arrow_params()
+        schema = arrow_stream.arrow_schema(convertible, params)
+        source = functools.partial(arrow_stream.iter_arrow_batches, convertible, self._scope, params)
 
         def exhausted(rows: int) -> None:
             self.log.add(f"Fetched all {rows} rows")

@@ -14,20 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from thrift.Thrift import TType
 
 # Thrift wire type ids.
-T_STOP, T_BOOL, T_BYTE, T_DOUBLE, T_I16, T_I32, T_I64, T_STRING, T_STRUCT, T_LIST = (
-    0,
-    2,
-    3,
-    4,
-    6,
-    8,
-    10,
-    11,
-    12,
-    15,
-)
+T_BOOL, T_BYTE, T_DOUBLE, T_I16, T_I32 = TType.BOOL, TType.BYTE, TType.DOUBLE, TType.I16, TType.I32
+T_I64, T_STRING, T_STRUCT, T_LIST = TType.I64, TType.STRING, TType.STRUCT, TType.LIST
 
 # TColumn union field id and list element type for each column kind.
 COLUMN_KINDS: dict[str, tuple[int, int]] = {

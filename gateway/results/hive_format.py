@@ -2,8 +2,9 @@
 
 The Spark Thrift Server sends every type without a native TColumn variant (decimal, date, timestamp, intervals,
 arrays, maps, structs, void) as text produced by ``HiveResult.toHiveString``. This module produces the same text
-from Arrow arrays with ``pyarrow.compute`` kernels, including nested values (no per-value Python loop, except
-for invalid UTF-8, which is rare):
+from Arrow arrays with ``pyarrow.compute`` and numpy, nested values included. Python runs per value only for
+invalid UTF-8 (rare) and for TIMESTAMPs after 2037 in zones with daylight saving time (once per distinct
+second, through ``zoneinfo``, because Arrow ignores the time zone rules beyond the tz database's table):
 
 * decimal: plain notation keeping the scale (``1.10``, ``0.00000010``);
 * date ``yyyy-MM-dd``; timestamp ``yyyy-MM-dd HH:mm:ss[.fraction]`` (trailing zeros of the fraction dropped),
@@ -228,7 +229,7 @@ def _zone_rule_cutoff(zone: str) -> int | None:
     """
     try:
         tz = zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return None
     probes = [datetime(y, m, 1, 12, tzinfo=timezone.utc) for y in range(1970, 2046) for m in (1, 4, 7, 10)]
     utc = np.array([(p - _EPOCH) // _ONE_MICRO for p in probes], dtype=np.int64)

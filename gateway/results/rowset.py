@@ -1,7 +1,8 @@
 """Arrow record batches to HiveServer2 TRowSets, the way the Spark Thrift Server encodes Spark rows.
 
 Columnar (protocol V6+, ``RowSetUtils.toTColumn``): BOOLEAN/TINYINT/SMALLINT/INT/BIGINT/DOUBLE use their native
-column variant; FLOAT goes as a double parsed from the float's shortest decimal text (0.1f -> 0.1); strings
+column variant; FLOAT goes as a double parsed from the float's shortest decimal text (0.1f -> 0.1; that is
+Float.toString on JDK 19+, JDK 17 sometimes prints an extra digit so STS there may differ in the last bits); strings
 (any collation, char, varchar) go as is; BINARY as bytes; every other type as Hive text (``hive_format``).
 Null slots hold a placeholder (true/0/""/b"", as STS) and are flagged in the nulls bitmap.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
 from gateway.results.fast_rowset import ColumnPayload, encode_columnar_rowset, null_bitmap
@@ -93,6 +95,11 @@ class RowSetEncoder:
         self._import_schemas: dict[pa.Schema, pa.Schema | None] = {}
         if arrow_schema is not None:
             self._import_schema(arrow_schema)
+
+    @classmethod
+    def for_dataframe(cls, df: DataFrame, arrow_schema: pa.Schema | None = None) -> RowSetEncoder:
+        """An encoder for ``df``'s result in its session's time zone."""
+        return cls(df.schema, arrow_schema, df.sparkSession.conf.get("spark.sql.session.timeZone") or "UTC")
 
     def _import_schema(self, schema: pa.Schema) -> pa.Schema | None:
         if schema not in self._import_schemas:
