@@ -31,6 +31,7 @@ class Gateway:
             max_message_bytes=config.max_message_bytes, handshake_timeout=config.handshake_timeout,
             max_connections=config.max_connections,
         )
+        self._stopping = threading.Lock()
         self._stopped = threading.Event()
 
     def _processor(self, user: str | None, peer: str, mechanism: str):
@@ -47,9 +48,10 @@ class Gateway:
             self.stop()
 
     def stop(self) -> None:
-        if self._stopped.is_set():
+        """Stop once; concurrent callers wait until the first one has finished."""
+        if not self._stopping.acquire(blocking=False):
+            self._stopped.wait(120)
             return
-        self._stopped.set()
         log.info("stopping: cancelling operations, closing sessions, stopping Spark")
         self.thrift.shutdown()
         try:
@@ -59,7 +61,8 @@ class Gateway:
                 self.spark.stop()
             except Exception:  # noqa: BLE001
                 log.exception("Spark did not stop cleanly")
-        log.info("stopped")
+            log.info("stopped")
+            self._stopped.set()
 
 
 __all__ = ["Gateway", "TCLIService"]

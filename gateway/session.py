@@ -141,6 +141,8 @@ class Session:
             except Exception:  # noqa: BLE001
                 log.exception("closing operation %s", op.id)
         try:
+            if self.spark._jsparkSession.sharedState().cacheManager().isEmpty():
+                return  # nothing cached anywhere: the temp views go away with this SparkSession
             for table in self.spark.catalog.listTables():
                 if table.isTemporary and table.namespace in (None, [], [""]):
                     with contextlib.suppress(Exception):

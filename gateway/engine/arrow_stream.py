@@ -41,6 +41,10 @@ class JvmHandles:
         self.arrow_utils = jvm.org.apache.spark.sql.util.ArrowUtils
         self.schema_default5 = getattr(self.arrow_utils, "toArrowSchema$default$5")()
         self.python_rdd = jvm.org.apache.spark.api.python.PythonRDD
+        self.run_job = self.python_rdd.runJob
+        from py4j.java_collections import ListConverter
+
+        self.first_partition = ListConverter().convert([0], sc._gateway._gateway_client)
         self.baos = jvm.java.io.ByteArrayOutputStream
         self.write_channel = jvm.org.apache.arrow.vector.ipc.WriteChannel
         self.channels = jvm.java.nio.channels.Channels
@@ -184,7 +188,8 @@ class _Chunk:
 
 def _run_chunk(h: JvmHandles, java_rdd, partitions: list[int]) -> _Chunk:
     """Run one Spark job over ``partitions``; its results are then served, in partition order, by a socket."""
-    return _Chunk(h.python_rdd.runJob(h.scala_sc, java_rdd, partitions))
+    wanted = h.first_partition if partitions == [0] else partitions
+    return _Chunk(h.run_job(h.scala_sc, java_rdd, wanted))
 
 
 def _local_batches(h: JvmHandles, plan, params: ConversionParams, schema: pa.Schema) -> Iterator[pa.RecordBatch]:

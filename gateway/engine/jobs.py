@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
+_scoped = threading.local()
 
 
 @contextlib.contextmanager
@@ -19,6 +21,10 @@ def job_scope(sc, group: str, description: str, user: str | None = None) -> Iter
     """
     from gateway.engine.arrow_stream import JvmHandles
 
+    if getattr(_scoped, "group", None) == group:  # already inside this group's scope on this thread
+        yield
+        return
+    _scoped.group = group
     handles = JvmHandles.of(sc)
     handles.jsc.setJobGroup(group, description[:200], True)
     if user:
@@ -26,15 +32,24 @@ def job_scope(sc, group: str, description: str, user: str | None = None) -> Iter
     try:
         yield
     finally:
+        _scoped.group = None
         handles.jsc.clearJobGroup()
         if user:
             handles.current_user.remove()
 
 
 def cancel_jobs(sc, group: str) -> None:
-    """Cancel (and interrupt) every job of ``group``; harmless when none runs."""
+    """Cancel (and interrupt) the running jobs of ``group``; nothing happens (and nothing is logged) if none."""
     try:
-        sc.cancelJobGroup(group)
+        tracker = sc.statusTracker()
+        running = False
+        for job_id in tracker.getJobIdsForGroup(group):
+            info = tracker.getJobInfo(job_id)
+            if info is not None and info.status in ("RUNNING", "UNKNOWN"):
+                running = True
+                break
+        if running:
+            sc.cancelJobGroup(group)
     except Exception:  # noqa: BLE001 - the context may be stopping
         log.debug("cancel of job group %s failed", group, exc_info=True)
 

@@ -51,6 +51,7 @@ class ExecuteStatement(Operation):
         self._timer: threading.Timer | None = None
         self._logged_stages: dict[int, str] = {}
         self._progress_lock = threading.Lock()
+        self._working = threading.Event()  # set while a thread runs Spark work for this statement
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def submitted(self) -> None:
@@ -65,6 +66,13 @@ class ExecuteStatement(Operation):
 
     def _scope(self):
         return job_scope(self.session.spark.sparkContext, self.id, self.statement, self.session.user)
+
+    def run(self) -> None:
+        self._working.set()
+        try:
+            super().run()
+        finally:
+            self._working.clear()
 
     def _run(self) -> None:
         spark = self.session.spark
@@ -85,8 +93,8 @@ class ExecuteStatement(Operation):
                 from pyspark.sql.types import StructType
 
                 self.result = ResultSet.from_table(StructType([]), pa.table({}))
-        if self.result is not None and self.state == OperationState.RUNNING:
-            self.result.prime()  # first batch in hand: errors surface here, not at fetch time
+            if self.state == OperationState.RUNNING:
+                self.result.prime()  # first batch in hand: errors surface here, not at fetch time
         elapsed = time.monotonic() - started
         if elapsed > 0.5:  # quick statements skip the StatusTracker round trips
             self._log_stages()
@@ -111,9 +119,23 @@ class ExecuteStatement(Operation):
         return ResultSet(spark_schema, schema, source, self.retain_bytes, exhausted)
 
     def _stop_work(self) -> None:
-        cancel_jobs(self.session.spark.sparkContext, self.id)
+        """Cancel the job group now, and again while the worker is still inside Spark.
+
+        A job that starts just after a cancel (planning was still under way) would otherwise run to its end.
+        """
+        sc = self.session.spark.sparkContext
+        cancel_jobs(sc, self.id)
         if self.result is not None:
             self.result.close()
+
+        def keep_cancelling() -> None:
+            deadline = time.monotonic() + 300
+            while self._working.is_set() and time.monotonic() < deadline:
+                time.sleep(0.2)
+                cancel_jobs(sc, self.id)
+
+        if self._working.is_set():
+            threading.Thread(target=keep_cancelling, name=f"cancel-{self.id[:8]}", daemon=True).start()
 
     # -- progress and logs ----------------------------------------------------------------------------
     def _stages(self) -> list[StageProgress]:

@@ -54,9 +54,13 @@ class ResultSet:
     def prime(self) -> None:
         """Start the source and pull the first batch, so execution errors surface now."""
         with self._lock:
-            if self._current is None:
-                self._current = self._next_batch()
-                self._current_offset = 0
+            try:
+                if self._current is None and not self.closed:
+                    self._current = self._next_batch()
+                    self._current_offset = 0
+            finally:
+                if self.closed:
+                    self._release()
 
     def _next_batch(self) -> pa.RecordBatch | None:
         retained = self._retained
@@ -91,26 +95,33 @@ class ResultSet:
     def fetch(self, max_rows: int) -> pa.RecordBatch:
         """The next up-to-``max_rows`` rows as one batch (zero rows at the end)."""
         with self._lock:
-            if self.closed:
-                raise ValueError("result set is closed")
-            parts: list[pa.RecordBatch] = []
-            wanted = max(int(max_rows), 1)
-            while wanted > 0:
-                if self._current is None or self._current_offset >= self._current.num_rows:
-                    self._current = self._next_batch()
-                    self._current_offset = 0
-                    if self._current is None:
-                        break
-                take = min(wanted, self._current.num_rows - self._current_offset)
-                parts.append(self._current.slice(self._current_offset, take))
-                self._current_offset += take
-                wanted -= take
-            self.position += sum(p.num_rows for p in parts)
-            if not parts:
-                return _empty(self.arrow_schema)
-            if len(parts) == 1:
-                return parts[0]
-            return pa.concat_batches(parts)
+            try:
+                return self._fetch(max_rows)
+            finally:
+                if self.closed:
+                    self._release()
+
+    def _fetch(self, max_rows: int) -> pa.RecordBatch:
+        if self.closed:
+            raise ValueError("result set is closed")
+        parts: list[pa.RecordBatch] = []
+        wanted = max(int(max_rows), 1)
+        while wanted > 0:
+            if self._current is None or self._current_offset >= self._current.num_rows:
+                self._current = self._next_batch()
+                self._current_offset = 0
+                if self._current is None:
+                    break
+            take = min(wanted, self._current.num_rows - self._current_offset)
+            parts.append(self._current.slice(self._current_offset, take))
+            self._current_offset += take
+            wanted -= take
+        self.position += sum(p.num_rows for p in parts)
+        if not parts:
+            return _empty(self.arrow_schema)
+        if len(parts) == 1:
+            return parts[0]
+        return pa.concat_batches(parts)
 
     def rewind(self) -> None:
         """Go back to the first row (FETCH_FIRST)."""
@@ -140,11 +151,18 @@ class ResultSet:
                 close()
 
     def close(self) -> None:
-        with self._lock:
-            self.closed = True
-            self._close_source()
-            self._retained = None
-            self._current = None
+        """Release the stream; never blocks behind a fetch in progress (that fetch closes it when done)."""
+        self.closed = True
+        if self._lock.acquire(blocking=False):
+            try:
+                self._release()
+            finally:
+                self._lock.release()
+
+    def _release(self) -> None:
+        self._close_source()
+        self._retained = None
+        self._current = None
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
