@@ -199,19 +199,40 @@ class GetFunctions(MetadataOperation):
     op_type = base.GET_FUNCTIONS
     columns = [("FUNCTION_CAT", S), ("FUNCTION_SCHEM", S), ("FUNCTION_NAME", S), ("REMARKS", S),
                ("FUNCTION_TYPE", I32), ("SPECIFIC_NAME", S)]
+    # Describing a function costs a round trip: do it only for narrow patterns, and remember the answers.
+    DESCRIBE_LIMIT = 50
+    _usage: dict[str, str] = {}
 
     def rows(self):
+        from gateway.engine.executor import run_sql
+
         regex = like_to_regex(self.request.get("function"))
-        out = {}
-        catalog = self.spark.catalog
-        for db in self.databases(self.request.get("schema")) or [catalog.currentDatabase()]:
-            for fn in catalog.listFunctions(db):
-                if not _matches(regex, fn.name):
-                    continue
-                schema = "" if fn.isTemporary or not fn.namespace else ".".join(fn.namespace)
-                out[(schema, fn.name)] = ("", schema or None, fn.name, fn.description or "", 0,
-                                          fn.className or fn.name)
-        return [out[k] for k in sorted(out)]
+        names = [row[0] for row in run_sql(self.spark, "SHOW FUNCTIONS").collect()]
+        user = {row[0] for row in run_sql(self.spark, "SHOW USER FUNCTIONS").collect()}
+        matched = sorted(name for name in names if _matches(regex, name))
+        describe = len(matched) <= self.DESCRIBE_LIMIT
+        out = []
+        for name in matched:
+            remarks = self._usage.get(name)
+            if remarks is None and describe:
+                remarks = self._describe(name)
+                if name not in user:  # built-ins never change; session functions might
+                    self._usage[name] = remarks
+            schema, _, short = name.rpartition(".")
+            out.append(("", schema or None, short, remarks or "", 0, name))
+        return out
+
+    def _describe(self, name: str) -> str:
+        from gateway.engine.executor import run_sql
+
+        try:
+            rows = run_sql(self.spark, f"DESCRIBE FUNCTION `{name.replace('`', '``')}`").collect()
+        except Exception:  # noqa: BLE001 - operators like `!` or `%` may not describe; keep the name
+            return ""
+        for (line,) in rows:
+            if line.startswith("Usage:"):
+                return line[len("Usage:"):].strip()
+        return ""
 
 
 class GetPrimaryKeys(MetadataOperation):
