@@ -28,7 +28,7 @@ class GatewayConfig:
     # Results.
     default_fetch_size: int = 10_000
     max_fetch_rows: int = 100_000
-    result_retain_bytes: int = 64 << 20
+    result_retain_bytes: int = 16 << 20
     # Protocol limits.
     max_message_bytes: int = field(default_factory=lambda: int(_env("MAX_MESSAGE_BYTES", str(100 << 20))))
     long_poll_seconds: float = 5.0
