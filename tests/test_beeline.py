@@ -29,6 +29,7 @@ SCRIPT = [
     "SELECT * FROM bl_no_such_table",  # 8: fails; --force goes on
     "SELECT 'after error' AS msg, count(*) AS n FROM bl_v",  # 9
     "SELECT id, concat('r', CAST(id AS STRING)) AS s FROM range(0, 3000, 1, 3) ORDER BY id DESC",  # 10
+    tc.YM_SQL + " LIMIT 0",  # 11: an empty result with year-month interval columns
 ]
 
 
@@ -71,9 +72,12 @@ def test_every_type(script_run):
 
 
 def test_year_month_intervals(script_run):
-    _, outputs = script_run
+    result, outputs = script_run
     assert outputs[1] == [["c_ym", "c_ym_arr", "c_ym_st"]] + [
         ["NULL" if v is None else v for v in row] for row in tc.YM_ROWS]
+    assert outputs[11] == [["c_ym", "c_ym_arr", "c_ym_st"]]
+    # No statement of this script fails while its rows are read (the one failing statement fails at execution).
+    assert "Error retrieving next row" not in result.stderr and "month_interval" not in result.stderr
 
 
 def test_ddl_dml_and_char_varchar(script_run):
@@ -92,11 +96,19 @@ def test_error_reports_message_and_sqlstate(script_run):
 
 
 def test_multi_batch_fetch_keeps_order(script_run):
-    result, outputs = script_run
+    _, outputs = script_run
     header, *rows = outputs[10]
     assert header == ["id", "s"]
     assert rows == [[str(i), f"r{i}"] for i in range(2999, -1, -1)]
-    assert "3,000 rows selected" in result.stderr or "3000 rows selected" in result.stderr
+
+
+def test_row_by_row_reading_is_fast(script_run):
+    """hive-jdbc 2.3 sends GetOperationStatus(getProgressUpdate=true) before every ResultSet.next(): answering it
+    for a finished operation must be cheap (Spark's Thrift server reads these 3000 rows in about 2.5 s)."""
+    result, _ = script_run
+    match = re.search(r"3,?000 rows selected \(([\d.]+) seconds\)", result.stderr)
+    assert match, result.stderr
+    assert float(match.group(1)) < 8, match.group(0)
 
 
 # ---------------------------------------------------------------- metadata commands
@@ -171,23 +183,36 @@ def test_schemas_typeinfo_primarykeys(meta_run):
 # ---------------------------------------------------------------- noSasl, verbose, progress, URL confs
 
 SLOW_QUERY = "SELECT k, count(*) AS c FROM (SELECT id % 3 AS k FROM range(300000000)) GROUP BY k ORDER BY k"
+# Fails in its last partition, after the first rows are ready: the error may arrive with a FetchResults reply.
+LATE_ERROR = "SELECT if(id = 2500, raise_error('late boom'), id) AS x FROM range(0, 3000, 1, 3)"
 
 
 @pytest.fixture(scope="module")
 def nosasl_run(beeline):
-    statements = [SLOW_QUERY, "SELECT current_user() AS u, ${bl_var} + 1 AS v", "SET spark.sql.shuffle.partitions"]
-    return beeline("--outputformat=csv2", "--verbose=true", "-e", "; ".join(statements),
+    statements = [SLOW_QUERY, "SELECT current_user() AS u, ${bl_var} + 1 AS v", "SET spark.sql.shuffle.partitions",
+                  LATE_ERROR]
+    return beeline("--outputformat=csv2", "--verbose=true", "--force=true", "-e", "; ".join(statements),
                    url_suffix=";auth=noSasl?spark.sql.shuffle.partitions=3#bl_var=41")
 
 
 @pytest.mark.slow
 def test_nosasl_results_and_url_confs(nosasl_run):
-    assert nosasl_run.returncode == 0, nosasl_run.output
+    # (The exit code is 1 because the last statement, LATE_ERROR, fails by design.)
     assert "Connected to: Spark SQL (version 4.3.0)" in nosasl_run.stderr
     lines = [line for line in CONTINUATION.sub("", nosasl_run.stdout).splitlines() if line]
-    assert lines == ["k,c", "0,100000000", "1,100000000", "2,100000000",
+    assert lines[:8] == ["k,c", "0,100000000", "1,100000000", "2,100000000",
                      "u,v", "tester,42",
                      "key,value", "spark.sql.shuffle.partitions,3"]
+
+
+@pytest.mark.slow
+def test_late_error_reports_message_and_sqlstate(nosasl_run):
+    # hive-jdbc rebuilds the server-side exception from TStatus.infoMessages: they must parse.
+    assert "IndexOutOfBoundsException" not in nosasl_run.stderr
+    # The gateway streams, so a failure in a later partition reaches beeline while it reads rows (STS collects
+    # first and reports it as a failed statement); either way the user sees Spark's message and SQLSTATE.
+    assert re.search(r"HiveSQLException: \[USER_RAISED_EXCEPTION\] late boom SQLSTATE: P0001", nosasl_run.stderr), \
+        nosasl_run.stderr
 
 
 @pytest.mark.slow

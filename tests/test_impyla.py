@@ -7,7 +7,7 @@ import time
 import pytest
 from impala._thrift_gen.TCLIService.ttypes import TGetColumnsReq
 from impala.dbapi import connect as impala_connect
-from impala.error import OperationalError
+from impala.error import HiveServer2Error, OperationalError
 
 from tests import typecases as tc
 
@@ -75,7 +75,7 @@ def test_every_type(gateway, mechanism):
         connection.close()
 
 
-def test_unconverted_values_are_the_hive_text(cur, conn):
+def test_unconverted_values_are_the_hive_text(conn):
     """With convert_types=False impyla hands back the server's strings: the Hive text forms."""
     cursor = conn.cursor(convert_types=False)
     try:
@@ -274,5 +274,9 @@ def test_errors_raise_with_message(cur):
         cur.execute("SELEC 1")
     with pytest.raises(OperationalError, match="DIVIDE_BY_ZERO"):
         cur.execute("SELECT 1 / 0")
+        cur.fetchall()
+    # A failure after the first rows are ready may come with a FetchResults reply instead of the status.
+    with pytest.raises((OperationalError, HiveServer2Error), match="late boom"):
+        cur.execute("SELECT if(id = 150000, raise_error('late boom'), id) FROM range(0, 200000, 1, 4)")
         cur.fetchall()
     assert one_value(cur, "SELECT 'still alive'") == "still alive"

@@ -113,6 +113,8 @@ def test_year_month_intervals(cur):
     assert [d[:2] for d in cur.description] == [("c_ym", "INTERVAL_YEAR_MONTH_TYPE"), ("c_ym_arr", "ARRAY_TYPE"),
                                                  ("c_ym_st", "STRUCT_TYPE")]
     assert cur.fetchall() == tc.YM_ROWS
+    cur.execute(tc.YM_SQL + " LIMIT 0")
+    assert cur.fetchall() == []
 
 
 def test_char_and_varchar_columns(cur):

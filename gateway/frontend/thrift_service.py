@@ -38,7 +38,8 @@ class ConnectionInfo:
 def error_status(error: GatewayError) -> ttypes.TStatus:
     return ttypes.TStatus(
         statusCode=ttypes.TStatusCode.ERROR_STATUS,
-        infoMessages=[f"*{type(error).__name__}:{error.message.splitlines()[0] if error.message else ''}:0:0"],
+        # Hive's "*class:message:frames:last-frame" form; ":0:-1" means no stack frames (hive-jdbc parses it).
+        infoMessages=[f"*{type(error).__name__}:{error.message.splitlines()[0] if error.message else ''}:0:-1"],
         sqlState=error.sqlstate,
         errorCode=error.error_code,
         errorMessage=error.message,

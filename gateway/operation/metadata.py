@@ -24,25 +24,28 @@ _ARROW = {T.StringType: pa.string(), T.IntegerType: pa.int32(), T.ShortType: pa.
 
 
 def like_to_regex(pattern: str | None) -> re.Pattern | None:
-    """A JDBC LIKE pattern (``%``, ``_``, ``\\`` escape) as a case-insensitive regex; None matches all."""
-    if pattern is None or pattern in ("", "%", "*"):
+    """A metadata pattern as a case-insensitive regex, the way HiveServer2 and Spark read them; None matches all.
+
+    JDBC LIKE wildcards become regex (``%`` -> ``.*``, ``_`` -> ``.``, ``\\%``/``\\_`` are literals), ``*``
+    means any characters (Spark's catalog patterns), and everything else stays a regular expression, so
+    Impala-style ``.*`` from impyla matches too. An invalid regex falls back to a literal match.
+    """
+    if pattern is None or pattern in ("", "%", "*", ".*"):
         return None
-    out, escaped = [], False
-    for ch in pattern:
-        if escaped:
-            out.append(re.escape(ch))
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == "%":
-            out.append(".*")
-        elif ch == "_":
-            out.append(".")
-        elif ch == "*":  # Hive clients also use * as a wildcard
-            out.append(".*")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out) + r"\Z", re.IGNORECASE | re.DOTALL)
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "%_":
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append({"%": ".*", "_": ".", "*": ".*"}.get(ch, ch))
+        i += 1
+    try:
+        return re.compile("(?:" + "".join(out) + r")\Z", re.IGNORECASE | re.DOTALL)
+    except re.error:
+        return re.compile(re.escape(pattern) + r"\Z", re.IGNORECASE)
 
 
 def _matches(regex: re.Pattern | None, value: str | None) -> bool:
@@ -128,7 +131,7 @@ class GetTables(MetadataOperation):
                 continue
             out.append(("", schema, table.name, table_type, table.description or "", None, None, None, None,
                         None))
-        out.sort(key=lambda r: (r[3], r[1], r[2]))
+        out.sort(key=lambda r: (r[3], r[1] or "", r[2]))
         return out
 
 
@@ -146,7 +149,7 @@ def iter_tables(session: Session, schema_pattern: str | None):
             if table.isTemporary and not table.namespace:
                 if seen_temp:
                     continue
-                yield "", table
+                yield None, table
                 continue
             yield db, table
         seen_temp = True
@@ -178,7 +181,7 @@ class GetColumns(MetadataOperation):
         for schema, table in iter_tables(self.session, self.request.get("schema")):
             if not _matches(table_regex, table.name):
                 continue
-            qualified = f"`{schema}`.`{table.name}`" if schema else f"`{table.name}`"
+            qualified = f"`{schema}`.`{table.name}`" if schema else f"`{table.name}`"  # temp views: no schema
             try:
                 fields = self.spark.table(qualified).schema.fields
             except Exception:  # noqa: BLE001 - a broken table must not hide the others
@@ -187,8 +190,8 @@ class GetColumns(MetadataOperation):
                 if not _matches(column_regex, field.name):
                     continue
                 info = jdbc_type_info(raw_field_type(field))
-                comment = (field.metadata or {}).get("comment")
-                out.append(("", schema, table.name, field.name, info.data_type, info.type_name, info.column_size,
+                comment = (field.metadata or {}).get("comment") or ""
+                out.append((None, schema, table.name, field.name, info.data_type, info.type_name, info.column_size,
                             None, info.decimal_digits, info.num_prec_radix, 1 if field.nullable else 0, comment, None,
                             None, None, None, position, "YES" if field.nullable else "NO", None, None, None, None,
                             "NO"))
@@ -210,6 +213,7 @@ class GetFunctions(MetadataOperation):
         names = [row[0] for row in run_sql(self.spark, "SHOW FUNCTIONS").collect()]
         user = {row[0] for row in run_sql(self.spark, "SHOW USER FUNCTIONS").collect()}
         matched = sorted(name for name in names if _matches(regex, name))
+        current = self.spark.catalog.currentDatabase()
         describe = len(matched) <= self.DESCRIBE_LIMIT
         out = []
         for name in matched:
@@ -219,7 +223,7 @@ class GetFunctions(MetadataOperation):
                 if name not in user:  # built-ins never change; session functions might
                     self._usage[name] = remarks
             schema, _, short = name.rpartition(".")
-            out.append(("", schema or None, short, remarks or "", 0, name))
+            out.append((None, schema or current, short, remarks or "", 0, name))
         return out
 
     def _describe(self, name: str) -> str:
@@ -289,8 +293,8 @@ def type_info_rows() -> list[tuple]:
         ("DATE", 91, 10, "DATE '", "'", None, False, 3, True, False, 0, None),
         ("TIMESTAMP", 93, 29, "TIMESTAMP '", "'", None, False, 3, True, False, 6, None),
         ("TIMESTAMP_NTZ", 93, 29, "TIMESTAMP_NTZ '", "'", None, False, 3, True, False, 6, None),
-        ("INTERVAL YEAR TO MONTH", 1111, None, "INTERVAL '", "'", None, False, 0, True, False, 0, None),
-        ("INTERVAL DAY TO SECOND", 1111, None, "INTERVAL '", "'", None, False, 0, True, False, 6, None),
+        ("INTERVAL_YEAR_MONTH", 1111, None, "INTERVAL '", "'", None, False, 0, True, False, 0, None),
+        ("INTERVAL_DAY_TIME", 1111, None, "INTERVAL '", "'", None, False, 0, True, False, 6, None),
         ("ARRAY", 2003, None, None, None, None, False, 0, True, False, 0, None),
         ("MAP", 2000, None, None, None, None, False, 0, True, False, 0, None),
         ("STRUCT", 2002, None, None, None, None, False, 0, True, False, 0, None),

@@ -52,6 +52,7 @@ class ExecuteStatement(Operation):
         self._logged_stages: dict[int, str] = {}
         self._progress_lock = threading.Lock()
         self._working = threading.Event()  # set while a thread runs Spark work for this statement
+        self._final_progress = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def submitted(self) -> None:
@@ -90,9 +91,7 @@ class ExecuteStatement(Operation):
             elif outcome.table is not None and outcome.schema is not None:
                 self.result = ResultSet.from_table(outcome.schema, outcome.table)
             else:
-                from pyspark.sql.types import StructType
-
-                self.result = ResultSet.from_table(StructType([]), pa.table({}))
+                self.result = _no_rows()
             if self.state == OperationState.RUNNING:
                 self.result.prime()  # first batch in hand: errors surface here, not at fetch time
         elapsed = time.monotonic() - started
@@ -103,9 +102,7 @@ class ExecuteStatement(Operation):
     def _stream(self, df: DataFrame) -> ResultSet:
         """A ResultSet that streams ``df`` through Arrow, prefetching in a producer thread."""
         if not df.schema.fields:
-            from pyspark.sql.types import StructType
-
-            return ResultSet.from_table(StructType([]), pa.table({}))
+            return _no_rows()
         convertible = _arrow_convertible(df)
         # Columns cast to strings (UDTs, calendar intervals, variants) are described as STRING, as STS does.
         spark_schema = convertible.schema
@@ -160,11 +157,27 @@ class ExecuteStatement(Operation):
             self._log_stages()
 
     def progress(self):
-        """TProgressUpdateResp fields from the StatusTracker (Kyuubi/Tez-style table for beeline)."""
+        """TProgressUpdateResp fields from the StatusTracker (Kyuubi/Tez-style table for beeline).
+
+        hive-jdbc asks for progress before every row it reads, so a finished operation answers from memory.
+        """
+        final = self._final_progress
+        if final is not None:
+            return final
+        terminal = self.state.terminal
+        progress = self._compute_progress()
+        if terminal:
+            self._final_progress = progress
+        return progress
+
+    def _compute_progress(self):
         from thrift_idl.gen.TCLIService import ttypes
 
         stages = self._stages()
         self._log_stages(stages)
+        if self.state == OperationState.FINISHED:
+            # Stages that never ran in a finished statement were skipped (their shuffle output was reused).
+            stages = [s for s in stages if s.completed or s.active or s.failed]
         total = sum(s.total for s in stages)
         done = sum(min(s.completed, s.total) for s in stages)
         finished = self.state.terminal
@@ -186,6 +199,14 @@ class ExecuteStatement(Operation):
             footerSummary=f"STAGES: {done_stages:02d}/{len(stages):02d}",
             startTime=int((self.started or self.created) * 1000) if self.started or self.created else now_ms(),
         )
+
+
+def _no_rows() -> ResultSet:
+    """What statements without output (DDL, INSERT, USE) return: one STRING column "Result", no rows (as STS)."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    schema = StructType([StructField("Result", StringType(), True)])
+    return ResultSet.from_table(schema, pa.table({"Result": pa.array([], pa.string())}))
 
 
 def _preview(statement: str, limit: int = 500) -> str:

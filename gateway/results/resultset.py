@@ -166,4 +166,8 @@ class ResultSet:
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)
+    """A zero-row batch; month intervals (no pyarrow array class) become int32, which the encoder reads alike."""
+    from gateway.results.rowset import _without_month_intervals
+
+    safe = pa.schema([f.with_type(_without_month_intervals(f.type)) for f in schema])
+    return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in safe], schema=safe)
