@@ -43,14 +43,16 @@ def send_all(sock: socket.socket, *parts: bytes) -> None:
         raise TTransportException(TTransportException.END_OF_FILE, f"socket write failed: {exc}") from None
 
 
-class FramedSocketTransport(TTransportBase, CReadableTransport):
-    """Length-prefixed frames over a socket (SASL's post-negotiation framing)."""
+class _SocketTransport(TTransportBase, CReadableTransport):
+    """Shared plumbing: a read buffer refilled by ``_more()``, writes gathered until ``flush()``."""
 
-    def __init__(self, sock: socket.socket, max_bytes: int) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.max_bytes = max_bytes
         self._rbuf = BytesIO(b"")
         self._wbuf: list[bytes] = []
+
+    def _more(self, wanted: int) -> bytes:
+        raise NotImplementedError
 
     def isOpen(self) -> bool:
         return True
@@ -59,87 +61,64 @@ class FramedSocketTransport(TTransportBase, CReadableTransport):
         with contextlib.suppress(OSError):
             self.sock.close()
 
-    def _read_frame(self) -> bytes:
+    def read(self, sz: int) -> bytes:
+        data = self._rbuf.read(sz)
+        if data:
+            return data
+        self._rbuf = BytesIO(self._more(sz))
+        return self._rbuf.read(sz)
+
+    def write(self, buf: bytes) -> None:
+        self._wbuf.append(buf if isinstance(buf, bytes) else bytes(buf))
+
+    # CReadableTransport: what the C-accelerated protocol reads from directly.
+    @property
+    def cstringio_buf(self) -> BytesIO:
+        return self._rbuf
+
+    def cstringio_refill(self, partialread: bytes, reqlen: int) -> BytesIO:
+        data = partialread
+        while len(data) < reqlen:
+            data += self._more(reqlen - len(data))
+        self._rbuf = BytesIO(data)
+        return self._rbuf
+
+
+class FramedSocketTransport(_SocketTransport):
+    """Length-prefixed frames over a socket (SASL's post-negotiation framing)."""
+
+    def __init__(self, sock: socket.socket, max_bytes: int) -> None:
+        super().__init__(sock)
+        self.max_bytes = max_bytes
+
+    def _more(self, wanted: int) -> bytes:
         (length,) = _LEN.unpack(recv_exact(self.sock, 4))
         if length < 0 or length > self.max_bytes:
             raise TTransportException(TTransportException.SIZE_LIMIT,
                                       f"frame of {length} bytes exceeds the limit of {self.max_bytes}")
         return recv_exact(self.sock, length)
 
-    def read(self, sz: int) -> bytes:
-        data = self._rbuf.read(sz)
-        if data:
-            return data
-        self._rbuf = BytesIO(self._read_frame())
-        return self._rbuf.read(sz)
-
-    def write(self, buf: bytes) -> None:
-        self._wbuf.append(bytes(buf) if not isinstance(buf, bytes) else buf)
-
     def flush(self) -> None:
         parts, self._wbuf = self._wbuf, []
-        size = sum(len(p) for p in parts)
-        send_all(self.sock, _LEN.pack(size), *parts)
-
-    # CReadableTransport
-    @property
-    def cstringio_buf(self) -> BytesIO:
-        return self._rbuf
-
-    def cstringio_refill(self, partialread: bytes, reqlen: int) -> BytesIO:
-        data = partialread
-        while len(data) < reqlen:
-            data += self._read_frame()
-        self._rbuf = BytesIO(data)
-        return self._rbuf
+        send_all(self.sock, _LEN.pack(sum(len(p) for p in parts)), *parts)
 
 
-class BufferedSocketTransport(TTransportBase, CReadableTransport):
+class BufferedSocketTransport(_SocketTransport):
     """Unframed Thrift over a socket with read buffering; messages are bounded by the protocol's limits."""
 
     def __init__(self, sock: socket.socket, buffer_size: int = 1 << 16) -> None:
-        self.sock = sock
+        super().__init__(sock)
         self._size = buffer_size
-        self._rbuf = BytesIO(b"")
-        self._wbuf: list[bytes] = []
 
-    def isOpen(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.close()
-
-    def _recv(self, size: int) -> bytes:
+    def _more(self, wanted: int) -> bytes:
         try:
-            data = self.sock.recv(max(size, self._size))
+            data = self.sock.recv(max(wanted, self._size))
         except OSError as exc:
             raise TTransportException(TTransportException.END_OF_FILE, f"socket read failed: {exc}") from None
         if not data:
             raise TTransportException(TTransportException.END_OF_FILE, "client closed the connection")
         return data
 
-    def read(self, sz: int) -> bytes:
-        data = self._rbuf.read(sz)
-        if data:
-            return data
-        self._rbuf = BytesIO(self._recv(sz))
-        return self._rbuf.read(sz)
-
-    def write(self, buf: bytes) -> None:
-        self._wbuf.append(buf)
-
     def flush(self) -> None:
         parts, self._wbuf = self._wbuf, []
         send_all(self.sock, *parts)
-
-    @property
-    def cstringio_buf(self) -> BytesIO:
-        return self._rbuf
-
-    def cstringio_refill(self, partialread: bytes, reqlen: int) -> BytesIO:
-        data = partialread
-        while len(data) < reqlen:
-            data += self._recv(reqlen - len(data))
-        self._rbuf = BytesIO(data)
-        return self._rbuf
