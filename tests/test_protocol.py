@@ -360,3 +360,24 @@ def test_nosasl_client_on_the_same_port(gateway):
         assert client.fetch_all_columns(op) == [["nosasl_user"]]
     finally:
         client.close()
+
+
+def test_get_functions_lists_builtins_and_session_functions(gateway):
+    a, b = RawClient(gateway.host, gateway.port), RawClient(gateway.host, gateway.port)
+    try:
+        a.open()
+        b.open()
+        made = a.execute("create temporary function plus_one_fn(x int) returns int return x + 1")
+        assert made.status.statusCode == OK, made.status
+        assert a.fetch_all_columns(a.execute("select plus_one_fn(41)").operationHandle) == [[42]]
+        resp = a.client.GetFunctions(T.TGetFunctionsReq(a.session, None, None, "plus_one%"))
+        cols = a.fetch_all_columns(resp.operationHandle)
+        assert cols[2] == ["plus_one_fn"]
+        other = b.client.GetFunctions(T.TGetFunctionsReq(b.session, None, None, "plus_one%"))
+        assert b.fetch_all_columns(other.operationHandle)[2] == []  # session functions stay in their session
+        builtin = a.client.GetFunctions(T.TGetFunctionsReq(a.session, None, None, "date_add"))
+        names, remarks = (lambda c: (c[2], c[3]))(a.fetch_all_columns(builtin.operationHandle))
+        assert names == ["date_add"] and "num_days" in remarks[0]
+    finally:
+        a.close()
+        b.close()
