@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 
@@ -25,7 +26,13 @@ class Gateway:
         self.config = config
         self.authenticator = make_authenticator(config.auth, config.users_file)
         self.spark = build_spark(config.master, config.spark_conf.items())
-        self.backend = Backend(config, self.spark)
+        from gateway.engine.paths import PathPolicy
+        from gateway.mlsql.runner import MLSQLExecutor
+
+        for root in (*config.data_roots, *config.script_roots):
+            os.makedirs(root, exist_ok=True)
+        executor = MLSQLExecutor(PathPolicy(config.data_roots, config.script_roots))
+        self.backend = Backend(config, self.spark, executor)
         self.thrift = ThriftServer(
             config.host, config.port, self.authenticator, self._processor,
             max_message_bytes=config.max_message_bytes, handshake_timeout=config.handshake_timeout,

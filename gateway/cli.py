@@ -22,6 +22,11 @@ def _serve_parser() -> argparse.ArgumentParser:
                         "checked against --users-file")
     p.add_argument("--users-file", default=defaults.users_file, help="users file for --auth CUSTOM")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="Spark configuration")
+    p.add_argument("--data-root", action="append", default=[], metavar="DIR",
+                   help="directory MLSQL load/save and models may use (repeatable; relative paths go to "
+                        "DIR/<user>/); without one, file sources are refused")
+    p.add_argument("--script-root", action="append", default=[], metavar="DIR",
+                   help="directory MLSQL include may read scripts from (repeatable)")
     p.add_argument("--workers", type=int, default=defaults.workers, help="statement worker threads")
     p.add_argument("--queue-size", type=int, default=defaults.queue_size, help="statements that may wait")
     p.add_argument("--idle-session-timeout", type=float, default=defaults.idle_session_timeout,
@@ -41,7 +46,7 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
         conf[key.strip()] = value
     return GatewayConfig(
         host=args.host, port=args.port, master=args.master, auth=args.auth, users_file=args.users_file,
-        spark_conf=conf, workers=args.workers, queue_size=args.queue_size,
+        spark_conf=conf, data_roots=args.data_root, script_roots=args.script_root, workers=args.workers, queue_size=args.queue_size,
         idle_session_timeout=args.idle_session_timeout, idle_operation_timeout=args.idle_operation_timeout,
     )
 

@@ -18,6 +18,9 @@ class GatewayConfig:
     auth: str = field(default_factory=lambda: _env("AUTH", "NONE"))
     users_file: str | None = field(default_factory=lambda: os.environ.get("MLSQL_GATEWAY_USERS_FILE"))
     spark_conf: dict[str, str] = field(default_factory=dict)
+    # File access of MLSQL scripts (load/save/include, models): confined to these roots.
+    data_roots: list[str] = field(default_factory=list)
+    script_roots: list[str] = field(default_factory=list)
     # Background pool for statements (HS2: 100 threads, queue 100).
     workers: int = field(default_factory=lambda: int(_env("WORKERS", "32")))
     queue_size: int = field(default_factory=lambda: int(_env("QUEUE_SIZE", "100")))

@@ -34,7 +34,9 @@ def gateway(tmp_path_factory) -> GatewayInfo:
     """The gateway under test: auth NONE (SASL PLAIN and NOSASL on one port), local[2] Spark."""
     scratch = tmp_path_factory.mktemp("gateway")
     port = free_port()
-    peer = start_gateway(port, scratch, extra_args=["--idle-operation-timeout", "600"])
+    peer = start_gateway(port, scratch, extra_args=[
+        "--idle-operation-timeout", "600",
+        "--data-root", str(scratch / "data"), "--script-root", str(scratch / "scripts")])
     try:
         yield GatewayInfo("127.0.0.1", port, peer, scratch)
     finally:

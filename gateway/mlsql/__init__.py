@@ -1,0 +1,1 @@
+"""Running MLSQL scripts on Spark: the statement executor behind ExecuteStatement (and, later, REST)."""

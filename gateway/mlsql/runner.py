@@ -1,0 +1,148 @@
+"""MLSQLExecutor: runs a script statement by statement in the session's MLSQL context.
+
+One HS2 session is one MLSQL context: variables, connect aliases, views and functions persist across
+statements and ExecuteStatement calls of that session and are invisible to other sessions. A script's
+result is its last table (load, select-as, run, predict, train); a plain Spark SQL statement at the end
+returns exactly what ``spark.sql`` returns; a script ending in save/set/connect returns no rows and says
+what it did in the operation log.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import dialect
+from dialect import templating
+from gateway.engine.executor import StatementContext, StatementResult, run_sql
+from gateway.engine.paths import PathPolicy
+from gateway.errors import GatewayError
+from gateway.mlsql import sources
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+@dataclass
+class MLSQLContext:
+    """What persists in a session between scripts."""
+
+    env: templating.Environment
+    connections: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class NotAvailable(GatewayError):
+    sqlstate = "0A000"
+
+
+class MLSQLExecutor:
+    """The StatementExecutor for MLSQL (plain Spark SQL passes through untouched)."""
+
+    def __init__(self, paths: PathPolicy, allow_shell: bool = False) -> None:
+        self.paths = paths
+        self.allow_shell = allow_shell
+
+    def _context(self, ctx: StatementContext) -> MLSQLContext:
+        state = ctx.state.get("mlsql")
+        if state is None:
+            home = str(self.paths.home(ctx.user)) if self.paths.data_roots else ""
+            env = templating.Environment(owner=ctx.user, home=home, params=ctx.variables)
+            state = ctx.state["mlsql"] = MLSQLContext(env)
+        return state
+
+    def _include(self, ctx: StatementContext, stmt: dialect.Include) -> str:
+        if stmt.format.lower() not in ("file", "script", "mlsql"):
+            raise GatewayError(f"include format {stmt.format!r} is not supported (use file.`path`)", "42000")
+        path = self.paths.script_path(stmt.path, ctx.user)
+        try:
+            return path.read_text()
+        except FileNotFoundError:
+            raise GatewayError(f"include: script {stmt.path!r} not found", "42000") from None
+
+    def execute(self, ctx: StatementContext, statement: str) -> StatementResult:
+        state = self._context(ctx)
+        planner = dialect.Planner(owner=ctx.user, allow_shell=self.allow_shell,
+                                  include_resolver=lambda inc: self._include(ctx, inc),
+                                  sql_evaluator=lambda sql: _scalar(run_sql(ctx.spark, sql)))
+        planner.env = state.env
+        last: DataFrame | None = None
+        outcome = StatementResult()
+        try:
+            for stmt in planner.iter_plan(statement):
+                started = time.monotonic()
+                last, outcome = self._run(ctx, state, planner, stmt, last)
+                ctx.log.add(f"{stmt.kind} at line {stmt.line} done in {time.monotonic() - started:.3f} s")
+        except dialect.MLSQLSyntaxError as exc:
+            raise GatewayError(str(exc), "42000") from None
+        except dialect.MLSQLError as exc:
+            raise GatewayError(str(exc), getattr(exc, "sqlstate", None) or "42000") from None
+        if last is not None:
+            return StatementResult(dataframe=last)
+        return outcome
+
+    # -- one statement --------------------------------------------------------------------------------
+    def _run(self, ctx: StatementContext, state: MLSQLContext, planner, stmt, last):
+        spark = ctx.spark
+        if isinstance(stmt, dialect.PassThrough):
+            df = run_sql(spark, stmt.text)
+            return (df if df.schema.fields else None), StatementResult(dataframe=df)
+        if isinstance(stmt, dialect.SelectAs):
+            df = run_sql(spark, stmt.query_text or stmt.query.sql(dialect="spark"))
+            df.createOrReplaceTempView(stmt.view)
+            return spark.table(f"`{stmt.view}`"), StatementResult()
+        if isinstance(stmt, dialect.Load):
+            df = sources.load(spark, stmt.format, stmt.path, stmt.options, user=ctx.user, paths=self.paths,
+                              variables=state.env, connections=state.connections)
+            df.createOrReplaceTempView(stmt.view)
+            return spark.table(f"`{stmt.view}`"), StatementResult()
+        if isinstance(stmt, dialect.Save):
+            target = sources.save(spark.table(f"`{stmt.table}`"), stmt.format, stmt.path, stmt.effective_mode,
+                                  stmt.options, stmt.partition_by, user=ctx.user, paths=self.paths,
+                                  connections=state.connections)
+            return None, StatementResult(message=f"saved {stmt.table} to {stmt.format}.`{target}`")
+        if isinstance(stmt, dialect.SetVariable):
+            return None, self._set(ctx, planner, stmt)
+        if isinstance(stmt, dialect.Connect):
+            state.connections[stmt.alias] = dict(stmt.options)
+            return None, StatementResult(message=f"connection {stmt.alias} ({stmt.format}) defined")
+        if isinstance(stmt, dialect.MacroCall):
+            return self._builtin_macro(ctx, stmt)
+        if isinstance(stmt, (dialect.Train, dialect.Run, dialect.Predict, dialect.Register, dialect.Unregister)):
+            raise NotAvailable(f"{stmt.kind} needs the ML runtime, which this build does not include yet "
+                               f"(line {stmt.line})")
+        raise GatewayError(f"statement kind {stmt.kind!r} is not supported here", "0A000")
+
+    def _set(self, ctx: StatementContext, planner, stmt) -> StatementResult:
+        kind = stmt.set_type
+        if kind == "conf":
+            ctx.spark.conf.set(stmt.name, stmt.value)
+        elif kind == "sql" and stmt.mode == "runtime":
+            planner.bind(stmt.name, _scalar(run_sql(ctx.spark, stmt.value)))
+        elif kind == "shell":
+            raise NotAvailable('set with type="shell" is disabled on this server')
+        return StatementResult(message=f"variable {stmt.name} set")
+
+    def _builtin_macro(self, ctx: StatementContext, stmt):
+        name = stmt.name.lower()
+        spark = ctx.spark
+        args = list(stmt.args)
+        if name == "desc" and args:
+            df = run_sql(spark, f"DESCRIBE TABLE {_quoted(args[0])}")
+            return df, StatementResult(dataframe=df)
+        if name in ("cache", "uncache") and args:
+            run_sql(spark, f"{name.upper()} TABLE {_quoted(args[0])}")
+            return None, StatementResult(message=f"{name}d {args[0]}")
+        raise NotAvailable(f"!{stmt.name} is not available in this build")
+
+
+def _quoted(name: str) -> str:
+    return ".".join(f"`{part.strip('`')}`" for part in name.split("."))
+
+
+def _scalar(df) -> str:
+    rows = df.limit(1).collect()
+    if not rows or not len(rows[0]):
+        return ""
+    value = rows[0][0]
+    return "" if value is None else str(value)
