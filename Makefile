@@ -10,7 +10,7 @@ MASTER ?= local[*]
 export PYSPARK_PYTHON := $(abspath $(VPY))
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: install run test lint idl bench clean
+.PHONY: install run test test-deps lint idl bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -24,7 +24,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/mlsql-gateway --host $(HOST) --port $(PORT) --master '$(MASTER)'
 
-test: $(STAMP)
+# System packages the JDBC tests use (Debian): PostgreSQL and MariaDB servers and their JDBC drivers.
+TEST_DEBS := postgresql mariadb-server libpostgresql-jdbc-java libmariadb-java
+test-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi; \
+	else echo "not root or no apt-get: the JDBC tests will say what is missing"; fi
+
+test: $(STAMP) test-deps
 	$(VPY) -m ruff check gateway dialect sqlalchemy_mlsql tests bench
 	$(VPY) -m pytest $(PYTEST_ARGS)
 

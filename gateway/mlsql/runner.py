@@ -62,7 +62,15 @@ class MLSQLExecutor:
 
     def execute(self, ctx: StatementContext, statement: str) -> StatementResult:
         state = self._context(ctx)
+        # A single statement (what BI tools send) follows the strict select-as rule, so any query Spark
+        # accepts runs unchanged; in a multi-statement script a trailing table alias also names a view,
+        # as MLSQL scripts written for the reference engine expect (the rows are the same either way).
+        try:
+            many = len(dialect.split_statements(statement)) > 1
+        except dialect.MLSQLError:
+            many = False  # the parser below reports the error with its position
         planner = dialect.Planner(owner=ctx.user, allow_shell=self.allow_shell,
+                                  select_as="reference" if many else "strict",
                                   include_resolver=lambda inc: self._include(ctx, inc),
                                   sql_evaluator=lambda sql: _scalar(run_sql(ctx.spark, sql)))
         planner.env = state.env
