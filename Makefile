@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 10000
 MASTER ?= local[*]
+# Where `make run` lets MLSQL scripts read and write files (load/save/include).
+DATA_ROOT ?= $(CURDIR)/workspace/data
+SCRIPT_ROOT ?= $(CURDIR)/workspace/scripts
 
 export PYSPARK_PYTHON := $(abspath $(VPY))
 export SPARK_LOCAL_IP := 127.0.0.1
@@ -22,7 +25,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/mlsql-gateway --host $(HOST) --port $(PORT) --master '$(MASTER)'
+	$(VENV)/bin/mlsql-gateway --host $(HOST) --port $(PORT) --master '$(MASTER)' \
+	  --data-root $(DATA_ROOT) --script-root $(SCRIPT_ROOT)
 
 # System packages the JDBC tests use (Debian): PostgreSQL and MariaDB servers and their JDBC drivers.
 TEST_DEBS := postgresql mariadb-server libpostgresql-jdbc-java libmariadb-java
@@ -34,7 +38,7 @@ test-deps:
 
 test: $(STAMP) test-deps
 	$(VPY) -m ruff check gateway dialect sqlalchemy_mlsql tests bench
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	MLSQL_DIALECT_SPARK_CHECK=1 $(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VPY) -m ruff check gateway dialect sqlalchemy_mlsql tests bench

@@ -162,7 +162,7 @@ class Planner:
             return exc
         line, column = stmt.line, stmt.column
         source = stmt.source or ""
-        offset = source.find("${" + exc.name) if isinstance(exc, UnknownVariableError) else -1
+        offset = source.find("${" + exc.name + "}") if isinstance(exc, UnknownVariableError) else -1
         if offset > 0:
             before = source[:offset]
             newline = before.rfind("\n")
@@ -196,6 +196,8 @@ class Planner:
                 continue
             if new != value:
                 changes[f.name] = new
+        if "options" in changes and getattr(stmt, "block_keys", None):
+            changes["block_keys"] = frozenset(render(k) for k in stmt.block_keys)  # type: ignore[attr-defined]
         return dataclasses.replace(stmt, **changes) if changes else stmt
 
     def _query(self, stmt: SelectAs | PassThrough) -> Statement:

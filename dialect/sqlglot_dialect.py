@@ -272,7 +272,7 @@ class MLSQLParser(SparkParser):
         if self._curr:
             self._fail(f"expected {expected}, found {self._found()}")
 
-    def _value(self, what: str, backquoted: bool = False) -> tuple[str, str]:
+    def _value(self, what: str, allow_backquoted: bool = False) -> tuple[str, str]:
         """A quoted value (adjacent ``'a' 'b'`` literals concatenate, as in Spark) and its style."""
         curr = self._curr
         if curr and curr.token_type == TokenType.RAW_STRING:
@@ -285,10 +285,10 @@ class MLSQLParser(SparkParser):
                 parts.append(self._curr.text)
                 self._advance()
             return "".join(parts), "quoted"
-        if backquoted and curr and curr.token_type == TokenType.IDENTIFIER and self.sql[curr.start] == "`":
+        if allow_backquoted and curr and backquoted(curr, self.sql):
             self._advance()
             return curr.text, "backquoted"
-        quotes = "\"...\", '...', '''...''' or `...`" if backquoted else "\"...\", '...' or '''...'''"
+        quotes = "\"...\", '...', '''...''' or `...`" if allow_backquoted else "\"...\", '...' or '''...'''"
         self._fail(f"expected a quoted value ({quotes}) for {what}, found {self._found()}")
 
     def _options(self) -> list[nodes.MLSQLOption]:
@@ -373,7 +373,7 @@ class MLSQLParser(SparkParser):
         self._advance()
         name = self._name(KEY_RE, "a variable name")
         self._match(TokenType.EQ)
-        value, style = self._value(f"variable `{name}`", backquoted=True)
+        value, style = self._value(f"variable `{name}`", allow_backquoted=True)
         options = self._options()
         self._end("`where`/`options` or end of statement after the value")
         for option in options:
