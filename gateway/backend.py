@@ -32,6 +32,7 @@ class Backend:
         self.config = config
         self.spark = spark
         self.executor = executor or SparkSqlExecutor()
+        self.plain_sql = SparkSqlExecutor()
         self.sessions = SessionManager(spark, config.idle_session_timeout, config.idle_operation_timeout,
                                        config.expiry_check_interval)
         self.operations = OperationManager(config.workers, config.queue_size)
@@ -54,7 +55,8 @@ class Backend:
 
     def execute(self, session: Session, statement: str, conf_overlay: dict[str, str] | None = None,
                 run_async: bool = True, query_timeout: float = 0) -> ExecuteStatement:
-        op = ExecuteStatement(session, statement, self.executor, conf_overlay, query_timeout,
+        executor = self.plain_sql if session.dialect == "sparksql" else self.executor
+        op = ExecuteStatement(session, statement, executor, conf_overlay, query_timeout,
                               self.config.result_retain_bytes)
         self.operations.run_async(op)
         if not run_async:

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FETCH_SIZE_KEY = "hive.server2.thrift.resultset.default.fetch.size"
+# Session option: "mlsql" (default: scripts and plain SQL) or "sparksql" (every statement straight to spark.sql).
+DIALECT_KEY = "mlsql.dialect"
+DIALECTS = ("mlsql", "sparksql")
 # Keys clients send that configure the HS2 connection, not Spark.
 _IGNORED_PREFIXES = ("hive.server2.", "set:system:")
 
@@ -40,6 +43,7 @@ class Session:
         self.variables: dict[str, str] = {}
         self.executor_state: dict[str, Any] = {}
         self.client_info: dict[str, str] = {}
+        self.dialect = "mlsql"
         self.operations: dict[uuid.UUID, Operation] = {}
         self._lock = threading.RLock()
         self._sql_conf = None
@@ -73,6 +77,10 @@ class Session:
                 self._set_conf(name, value, quiet=True)
             elif key.startswith("set:hiveconf:"):
                 self._set_conf(key[len("set:hiveconf:"):], value)
+            elif key in (DIALECT_KEY, f"set:hiveconf:{DIALECT_KEY}"):
+                if value.lower() not in DIALECTS:
+                    raise GatewayError(f"{DIALECT_KEY} must be one of {', '.join(DIALECTS)}, not {value!r}", "42000")
+                self.dialect = value.lower()
             elif key == "hive.server2.proxy.user":
                 raise GatewayError("impersonation (hive.server2.proxy.user) is not enabled on this server", "28000")
             else:
