@@ -107,3 +107,14 @@ def test_beeline_runs_an_mlsql_file(beeline, tmp_path):
     result = beeline("--outputformat=tsv2", "-f", str(script))
     assert result.returncode == 0, result.output
     assert "n\n2" in result.stdout.replace("\r", "")
+
+
+def test_sparksql_dialect_switch_bypasses_mlsql(gateway):
+    raw = hive.connect(host=gateway.host, port=gateway.port, username="u3",
+                       configuration={"mlsql.dialect": "sparksql"}).cursor()
+    raw.execute("select 1 as a")
+    assert raw.fetchall() == [(1,)]
+    with pytest.raises(hive_exc.OperationalError, match="PARSE_SYNTAX_ERROR"):
+        raw.execute("select 1 as a as t")  # MLSQL's select-as is not Spark SQL
+    with pytest.raises(hive_exc.OperationalError, match="mlsql.dialect"):
+        hive.connect(host=gateway.host, port=gateway.port, username="u4", configuration={"mlsql.dialect": "x"})
