@@ -118,3 +118,11 @@ def test_sparksql_dialect_switch_bypasses_mlsql(gateway):
         raw.execute("select 1 as a as t")  # MLSQL's select-as is not Spark SQL
     with pytest.raises(hive_exc.OperationalError, match="mlsql.dialect"):
         hive.connect(host=gateway.host, port=gateway.port, username="u4", configuration={"mlsql.dialect": "x"})
+
+
+def test_operation_log_masks_passwords(cursor, gateway):
+    cursor.execute('connect jdbc where url="jdbc:postgresql://127.0.0.1:1/x" and user="u" '
+                   'and password="hunter2-secret" as db;')
+    logs = "\n".join(cursor.fetch_logs())
+    assert "connect jdbc" in logs and "hunter2-secret" not in logs
+    assert "hunter2-secret" not in gateway.log_text()

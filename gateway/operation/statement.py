@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -209,8 +210,13 @@ def _no_rows() -> ResultSet:
     return ResultSet.from_table(schema, pa.table({"Result": pa.array([], pa.string())}))
 
 
+_SECRET = re.compile(r"""((?:password|passwd|secret|token|credential)[\w.`-]*\s*=\s*)("[^"]*"|'[^']*'|\S+)""",
+                     re.IGNORECASE)
+
+
 def _preview(statement: str, limit: int = 500) -> str:
-    text = " ".join(statement.split())
+    """The statement for the operation log: one line, shortened, with password-like option values masked."""
+    text = _SECRET.sub(r"\1'***'", " ".join(statement.split()))
     return text if len(text) <= limit else text[:limit] + "..."
 
 
