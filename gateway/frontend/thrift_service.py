@@ -200,8 +200,8 @@ class ThriftHandler:
         return ttypes.TGetResultSetMetadataResp(status=SUCCESS, schema=table_schema(result.spark_schema))
 
     def FetchResults(self, req):
-        reply = self.fetch_results_fast(req, encoded=False)
-        return reply
+        """The object form (the processor uses ``fetch_results_fast`` to skip building objects)."""
+        return self.fetch_results_fast(req, encoded=False)
 
     @rpc(ttypes.TFetchResultsResp)
     def fetch_results_fast(self, req, encoded: bool = True):
