@@ -5,6 +5,7 @@ Today's executor runs Spark SQL. The MLSQL script runner plugs in here without t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +26,11 @@ class StatementContext:
     variables: dict[str, str]
     log: OperationLog
     state: dict[str, Any] = field(default_factory=dict)  # per-session executor state (MLSQL context...)
+    # The session's statements for !show jobs / !kill (absent outside an HS2 session): ``jobs()`` lists
+    # them as dicts; ``kill(id)`` cancels one (False if it had ended; KeyError if no such statement).
+    operation_id: str | None = None
+    jobs: Callable[[], list[dict[str, Any]]] | None = None
+    kill: Callable[[str], bool] | None = None
 
 
 @dataclass

@@ -10,8 +10,11 @@ what it did in the operation log.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import pyarrow as pa
 
 import dialect
 from dialect import templating
@@ -19,6 +22,7 @@ from gateway.engine.executor import StatementContext, StatementResult, run_sql
 from gateway.engine.paths import PathPolicy
 from gateway.errors import GatewayError
 from gateway.mlsql import sources
+from gateway.mlsql.transformers import REGISTRY
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -116,7 +120,9 @@ class MLSQLExecutor:
             return None, StatementResult(message=f"connection {stmt.alias} ({stmt.format}) defined")
         if isinstance(stmt, dialect.MacroCall):
             return self._builtin_macro(ctx, stmt)
-        if isinstance(stmt, (dialect.Train, dialect.Run, dialect.Predict, dialect.Register, dialect.Unregister)):
+        if isinstance(stmt, dialect.Run):
+            return self._run_et(ctx, stmt.table, stmt.algorithm, dict(stmt.options), stmt.output), StatementResult()
+        if isinstance(stmt, (dialect.Train, dialect.Predict, dialect.Register, dialect.Unregister)):
             raise NotAvailable(f"{stmt.kind} needs the ML runtime, which this build does not include yet "
                                f"(line {stmt.line})")
         raise GatewayError(f"statement kind {stmt.kind!r} is not supported here", "0A000")
@@ -141,7 +147,103 @@ class MLSQLExecutor:
         if name in ("cache", "uncache") and args:
             run_sql(spark, f"{name.upper()} TABLE {_quoted(args[0])}")
             return None, StatementResult(message=f"{name}d {args[0]}")
+        if name == "show":
+            return None, self._show(ctx, args)
+        if name == "kill":
+            return None, self._kill(ctx, args)
+        if name == "split":
+            table, label, rates, output = _split_args(args)
+            return self._run_et(ctx, table, "RateSampler", {"labelCol": label, "sampleRate": rates}, output), \
+                StatementResult()
         raise NotAvailable(f"!{stmt.name} is not available in this build")
+
+    def _run_et(self, ctx: StatementContext, table: str, algorithm: str, options: dict[str, str],
+                output: str | None) -> DataFrame:
+        """``run <table> as <algorithm> where <options> [as <output>]``: the ET's result, as a view if named."""
+        et = REGISTRY.get(algorithm)
+        extra = et.unknown_options(options)
+        if extra:
+            ctx.log.add(f"{et.name} ignores the options {', '.join(extra)}")
+        df = et.run(ctx.spark, ctx.spark.table(_quoted(table)), options)
+        if not output:
+            return df
+        df.createOrReplaceTempView(output)
+        return ctx.spark.table(f"`{output}`")
+
+    def _show(self, ctx: StatementContext, args: list[str]) -> StatementResult:
+        """``!show jobs`` (the session's statements), ``!show job <id>`` or ``!show <id>`` (one of them)."""
+        what = [a.lower() for a in args]
+        if ctx.jobs is None:
+            raise NotAvailable("!show jobs needs an HS2 session")
+        if what == ["jobs"]:
+            return _jobs_table(ctx.jobs())
+        target = what[1] if len(what) == 2 and what[0] == "job" else what[0] if len(what) == 1 else None
+        jobs = [job for job in ctx.jobs() if job["id"] == target]
+        if jobs:
+            return _jobs_table(jobs)
+        if target is not None and _looks_like_id(target):
+            raise GatewayError(f"!show: no statement {target} in this session", "42000")
+        raise GatewayError(f"!show {' '.join(args)}: supported forms are '!show jobs', '!show job <id>' and "
+                           "'!show <id>'", "42000")
+
+    def _kill(self, ctx: StatementContext, args: list[str]) -> StatementResult:
+        """``!kill <id>``: cancel one of this session's statements, as CancelOperation does."""
+        if len(args) != 1:
+            raise GatewayError("usage: !kill <statement id> (see !show jobs)", "42000")
+        if ctx.kill is None:
+            raise NotAvailable("!kill needs an HS2 session")
+        target = args[0].strip().lower()
+        if target == ctx.operation_id:
+            raise GatewayError("!kill cannot cancel the statement that runs it", "42000")
+        try:
+            killed = ctx.kill(target)
+        except KeyError:
+            raise GatewayError(f"!kill: no statement {args[0]} in this session", "42000") from None
+        ctx.log.add(f"statement {target} {'canceled' if killed else 'had already ended'}")
+        table = pa.table({"id": pa.array([target], pa.string()), "killed": pa.array([killed], pa.bool_())})
+        return StatementResult(table=table, schema=_schema(("id", "string"), ("killed", "boolean")))
+
+
+_JOB_COLUMNS = (("id", "string"), ("owner", "string"), ("state", "string"), ("statement", "string"),
+                ("start_time", "timestamp"), ("elapsed", "double"))
+
+
+def _jobs_table(jobs: list[dict]) -> StatementResult:
+    """``!show jobs`` rows: id, owner, state, statement, start_time (TIMESTAMP), elapsed (seconds)."""
+    table = pa.table({
+        "id": pa.array([j["id"] for j in jobs], pa.string()),
+        "owner": pa.array([j["owner"] for j in jobs], pa.string()),
+        "state": pa.array([j["state"] for j in jobs], pa.string()),
+        "statement": pa.array([j["statement"] for j in jobs], pa.string()),
+        "start_time": pa.array([int(j["start_time"] * 1_000_000) for j in jobs], pa.timestamp("us", tz="UTC")),
+        "elapsed": pa.array([round(j["elapsed"], 3) for j in jobs], pa.float64()),
+    })
+    return StatementResult(table=table, schema=_schema(*_JOB_COLUMNS))
+
+
+def _schema(*columns: tuple[str, str]):
+    """A StructType of nullable columns from (name, simple type name) pairs (no JVM needed)."""
+    from pyspark.sql import types as T
+
+    kinds = {"string": T.StringType(), "boolean": T.BooleanType(), "double": T.DoubleType(),
+             "timestamp": T.TimestampType()}
+    return T.StructType([T.StructField(name, kinds[kind], True) for name, kind in columns])
+
+
+def _looks_like_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _split_args(args: list[str]) -> tuple[str, str, str, str]:
+    """``!split <table> by <label> with "<rates>" as <output>`` -> (table, label, rates, output)."""
+    words = [a.lower() for a in args]
+    if len(args) != 7 or (words[1], words[3], words[5]) != ("by", "with", "as"):
+        raise GatewayError('usage: !split <table> by <labelCol> with "<rate,rate,...>" as <output>', "42000")
+    return args[0], args[2], args[4], args[6]
 
 
 def _quoted(name: str) -> str:

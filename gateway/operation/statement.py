@@ -82,7 +82,8 @@ class ExecuteStatement(Operation):
         self.log.add("Running statement")
         with self._scope(), self.session.conf_overlay(self.conf_overlay):
             ctx = StatementContext(spark, self.session.user, self.session.variables, self.log,
-                                   self.session.executor_state)
+                                   self.session.executor_state, operation_id=self.id,
+                                   jobs=self._session_jobs, kill=self._kill_in_session)
             outcome = self.executor.execute(ctx, self.statement)
             self.modified_rows = outcome.modified_rows
             if outcome.message:
@@ -99,6 +100,26 @@ class ExecuteStatement(Operation):
         if elapsed > 0.5:  # quick statements skip the StatusTracker round trips
             self._log_stages()
         self.log.add(f"Statement ready in {elapsed:.3f} s")
+
+    def _statements(self) -> list[ExecuteStatement]:
+        return [op for op in list(self.session.operations.values()) if isinstance(op, ExecuteStatement)]
+
+    def _session_jobs(self) -> list[dict]:
+        """The session's statements, oldest first (what ``!show jobs`` lists)."""
+        now = time.time()
+        return [{"id": op.id, "owner": op.session.user, "state": op.state.name,
+                 "statement": _preview(op.statement, 1000), "start_time": op.started or op.created,
+                 "elapsed": (op.completed or now) - (op.started or op.created)}
+                for op in sorted(self._statements(), key=lambda op: op.created)]
+
+    def _kill_in_session(self, op_id: str) -> bool:
+        """Cancel the session's statement ``op_id`` as CancelOperation does; False if it had already ended."""
+        for op in self._statements():
+            if op.id == op_id:
+                was_active = not op.state.terminal
+                op.cancel()
+                return was_active and op.state == OperationState.CANCELED
+        raise KeyError(op_id)
 
     def _stream(self, df: DataFrame) -> ResultSet:
         """A ResultSet that streams ``df`` through Arrow, prefetching in a producer thread."""
