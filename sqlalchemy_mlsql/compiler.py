@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import schema as sa_schema
 from sqlalchemy.sql import compiler
 
 from .escape import quote_string
@@ -37,6 +38,15 @@ class MLSQLCompiler(compiler.SQLCompiler):
             return text.replace("%", "%%") if self.preparer._double_percents else text
         return super().render_literal_value(value, type_)
 
+    def visit_delete(self, delete_stmt: Any, **kw: Any) -> str:
+        """``DELETE FROM t`` without a WHERE clause becomes ``TRUNCATE TABLE t``: Spark's file-based (v1) tables,
+        the default, reject DELETE but truncate fine. A DELETE with a WHERE clause is passed through."""
+        table = delete_stmt.table
+        if (not delete_stmt._where_criteria and not getattr(delete_stmt, "_extra_froms", None)
+                and not delete_stmt._returning and isinstance(table, sa_schema.Table)):
+            return "TRUNCATE TABLE " + self.preparer.format_table(table)
+        return super().visit_delete(delete_stmt, **kw)
+
     def visit_char_length_func(self, fn: Any, **kw: Any) -> str:
         return f"length({self.function_argspec(fn, **kw)})"
 
@@ -54,20 +64,20 @@ class MLSQLDDLCompiler(compiler.DDLCompiler):
             spec += " COMMENT " + self.sql_compiler.render_literal_value(column.comment, None)
         return spec
 
-    def visit_primary_key_constraint(self, constraint: Any, **kw: Any) -> str:
-        return ""
+    def visit_primary_key_constraint(self, constraint: Any, **kw: Any) -> None:
+        return None  # None (not ""): SQLAlchemy drops it from the CREATE TABLE list instead of joining ", "
 
-    def visit_foreign_key_constraint(self, constraint: Any, **kw: Any) -> str:
-        return ""
+    def visit_foreign_key_constraint(self, constraint: Any, **kw: Any) -> None:
+        return None
 
-    def visit_unique_constraint(self, constraint: Any, **kw: Any) -> str:
-        return ""
+    def visit_unique_constraint(self, constraint: Any, **kw: Any) -> None:
+        return None
 
-    def visit_check_constraint(self, constraint: Any, **kw: Any) -> str:
-        return ""
+    def visit_check_constraint(self, constraint: Any, **kw: Any) -> None:
+        return None
 
-    def visit_column_check_constraint(self, constraint: Any, **kw: Any) -> str:
-        return ""
+    def visit_column_check_constraint(self, constraint: Any, **kw: Any) -> None:
+        return None
 
     def visit_create_index(self, create: Any, **kw: Any) -> str:
         return ""  # Spark has no indexes; the driver treats an empty statement as a no-op

@@ -223,6 +223,7 @@ class MLSQLDialect(default.DefaultDialect):
     def get_temp_table_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
         return []
 
+    @reflection.cache
     def has_table(self, connection: Any, table_name: str, schema: str | None = None, **kw: Any) -> bool:
         """True if the table or view exists; never raises for a missing table or schema."""
         try:
