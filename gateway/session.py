@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 import uuid
@@ -28,10 +29,33 @@ DIALECTS = ("mlsql", "sparksql")
 _IGNORED_PREFIXES = ("hive.server2.", "set:system:")
 
 
+# Statements after which other sessions' cached table relations (schemas, file listings) may be stale.
+_CATALOG_CHANGE = re.compile(
+    r"\b(create|drop|alter|truncate|insert|replace|msck|refresh|rename|save|merge|update|delete|load\s+data)\b",
+    re.IGNORECASE)
+
+
+class CatalogEpoch:
+    """Counts catalog changes made through any session, so the others can drop stale cached relations.
+
+    Every SparkSession caches resolved tables (schema, file listing); a table dropped and re-created, or
+    written to, by one HS2 session would otherwise look unchanged to the others.
+    """
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
 class Session:
     """A client session: its own SparkSession, variables, executor state and operations."""
 
-    def __init__(self, spark: SparkSession, user: str, protocol: int, client: str = "") -> None:
+    def __init__(self, spark: SparkSession, user: str, protocol: int, client: str = "",
+                 epoch: CatalogEpoch | None = None) -> None:
         self.guid = uuid.uuid4()
         self.secret = uuid.uuid4().bytes
         self.spark = spark
@@ -44,6 +68,8 @@ class Session:
         self.executor_state: dict[str, Any] = {}
         self.client_info: dict[str, str] = {}
         self.dialect = "mlsql"
+        self.epoch = epoch or CatalogEpoch()
+        self._seen_epoch = self.epoch.value
         self.operations: dict[uuid.UUID, Operation] = {}
         self._lock = threading.RLock()
         self._sql_conf = None
@@ -55,6 +81,19 @@ class Session:
 
     def touch(self) -> None:
         self.last_access = time.monotonic()
+
+    def sync_catalog(self) -> None:
+        """Forget cached table relations if another session changed the catalog since this one last ran."""
+        current = self.epoch.value
+        if current != self._seen_epoch:
+            self._seen_epoch = current
+            self.spark._jsparkSession.sessionState().catalog().invalidateAllCachedTables()
+
+    def note_statement(self, statement: str) -> None:
+        """Record a statement that may have changed tables, so other sessions refresh before their next one."""
+        if _CATALOG_CHANGE.search(statement):
+            self.epoch.bump()
+            self._seen_epoch = self.epoch.value
 
     def arrow_params(self):
         """The session's current Arrow conversion settings (time zone, batch size...)."""
@@ -167,6 +206,7 @@ class SessionManager:
     def __init__(self, spark: SparkSession, idle_session_timeout: float = 0, idle_operation_timeout: float = 0,
                  check_interval: float = 60.0) -> None:
         self.root = spark
+        self.epoch = CatalogEpoch()
         self.sessions: dict[uuid.UUID, Session] = {}
         self.idle_session_timeout = idle_session_timeout
         self.idle_operation_timeout = idle_operation_timeout
@@ -177,7 +217,7 @@ class SessionManager:
         self._reaper.start()
 
     def open(self, user: str, protocol: int, configuration: dict[str, str], client: str = "") -> Session:
-        session = Session(self.root.newSession(), user, protocol, client)
+        session = Session(self.root.newSession(), user, protocol, client, self.epoch)
         try:
             session.configure(configuration)
         except Exception:

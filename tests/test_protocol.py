@@ -381,3 +381,24 @@ def test_get_functions_lists_builtins_and_session_functions(gateway):
     finally:
         a.close()
         b.close()
+
+
+def test_other_sessions_see_recreated_tables(gateway):
+    a, b = RawClient(gateway.host, gateway.port), RawClient(gateway.host, gateway.port)
+    try:
+        a.open()
+        b.open()
+        assert a.execute("create table recreated_t (x int) using parquet").status.statusCode == OK
+        a.execute("insert into recreated_t values (1)")
+        assert b.fetch_all_columns(b.execute("select * from recreated_t").operationHandle) == [[1]]
+        a.execute("drop table recreated_t")
+        a.execute("create table recreated_t (y string) using parquet")
+        a.execute("insert into recreated_t values ('new')")
+        # b cached the old relation (schema and files); it must not read stale metadata.
+        assert b.fetch_all_columns(b.execute("select * from recreated_t").operationHandle) == [["new"]]
+        a.execute("insert into recreated_t values ('more')")
+        assert b.fetch_all_columns(b.execute("select count(*) from recreated_t").operationHandle) == [[2]]
+    finally:
+        a.execute("drop table if exists recreated_t")
+        a.close()
+        b.close()

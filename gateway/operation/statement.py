@@ -80,11 +80,15 @@ class ExecuteStatement(Operation):
         spark = self.session.spark
         started = time.monotonic()
         self.log.add("Running statement")
+        self.session.sync_catalog()
         with self._scope(), self.session.conf_overlay(self.conf_overlay):
             ctx = StatementContext(spark, self.session.user, self.session.variables, self.log,
                                    self.session.executor_state, operation_id=self.id,
                                    jobs=self._session_jobs, kill=self._kill_in_session)
-            outcome = self.executor.execute(ctx, self.statement)
+            try:
+                outcome = self.executor.execute(ctx, self.statement)
+            finally:
+                self.session.note_statement(self.statement)
             self.modified_rows = outcome.modified_rows
             if outcome.message:
                 self.log.add(outcome.message)
