@@ -155,7 +155,10 @@ def rowset_columns(rowset: ttypes.TRowSet | None) -> tuple[list[tuple[list[Any],
     """Raw (values, nulls) per column and the row count of a columnar TRowSet."""
     if rowset is None or not rowset.columns:
         if rowset is not None and rowset.rows:
-            raise NotImplementedError("row-based (pre-V6) result sets are not supported")
+            from .exc import NotSupportedError
+
+            raise NotSupportedError("the server sent a row-based (pre-V6) result set; this client reads columnar "
+                                    "result sets (HiveServer2 protocol V6 or later)")
         return [], 0
     cols = [column_payload(c) for c in rowset.columns]
     return cols, (len(cols[0][0]) if cols else 0)

@@ -312,7 +312,7 @@ def test_select_as(text, query_text, view):
     assert dialect.parse_statement(stmt.sql()) == stmt
 
 
-@pytest.mark.skipif(os.environ.get("MLSQL_DIALECT_SPARK_CHECK") != "1", reason="set MLSQL_DIALECT_SPARK_CHECK=1")
+@pytest.mark.skipif(os.environ.get("MLSQL_DIALECT_SPARK_CHECK") != "1", reason="starts a Spark JVM (~20 s): opt-in with MLSQL_DIALECT_SPARK_CHECK=1, which `make test` sets")
 def test_corpus_against_spark_parser():  # pragma: no cover - optional, needs a JVM
     pyspark_sql = pytest.importorskip("pyspark.sql")
     spark = pyspark_sql.SparkSession.builder.master("local[1]").getOrCreate()

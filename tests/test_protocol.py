@@ -20,6 +20,19 @@ OK = T.TStatusCode.SUCCESS_STATUS
 ERR = T.TStatusCode.ERROR_STATUS
 
 
+@contextlib.contextmanager
+def two_sessions(gateway):
+    """Two open sessions on separate connections, closed afterwards."""
+    a, b = RawClient(gateway.host, gateway.port), RawClient(gateway.host, gateway.port)
+    try:
+        a.open()
+        b.open()
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
 @pytest.fixture
 def raw(gateway):
     client = RawClient(gateway.host, gateway.port)
@@ -363,10 +376,7 @@ def test_nosasl_client_on_the_same_port(gateway):
 
 
 def test_get_functions_lists_builtins_and_session_functions(gateway):
-    a, b = RawClient(gateway.host, gateway.port), RawClient(gateway.host, gateway.port)
-    try:
-        a.open()
-        b.open()
+    with two_sessions(gateway) as (a, b):
         made = a.execute("create temporary function plus_one_fn(x int) returns int return x + 1")
         assert made.status.statusCode == OK, made.status
         assert a.fetch_all_columns(a.execute("select plus_one_fn(41)").operationHandle) == [[42]]
@@ -378,16 +388,10 @@ def test_get_functions_lists_builtins_and_session_functions(gateway):
         builtin = a.client.GetFunctions(T.TGetFunctionsReq(a.session, None, None, "date_add"))
         names, remarks = (lambda c: (c[2], c[3]))(a.fetch_all_columns(builtin.operationHandle))
         assert names == ["date_add"] and "num_days" in remarks[0]
-    finally:
-        a.close()
-        b.close()
 
 
 def test_other_sessions_see_recreated_tables(gateway):
-    a, b = RawClient(gateway.host, gateway.port), RawClient(gateway.host, gateway.port)
-    try:
-        a.open()
-        b.open()
+    with two_sessions(gateway) as (a, b):
         assert a.execute("create table recreated_t (x int) using parquet").status.statusCode == OK
         a.execute("insert into recreated_t values (1)")
         assert b.fetch_all_columns(b.execute("select * from recreated_t").operationHandle) == [[1]]
@@ -398,7 +402,4 @@ def test_other_sessions_see_recreated_tables(gateway):
         assert b.fetch_all_columns(b.execute("select * from recreated_t").operationHandle) == [["new"]]
         a.execute("insert into recreated_t values ('more')")
         assert b.fetch_all_columns(b.execute("select count(*) from recreated_t").operationHandle) == [[2]]
-    finally:
         a.execute("drop table if exists recreated_t")
-        a.close()
-        b.close()
