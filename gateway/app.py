@@ -31,7 +31,14 @@ class Gateway:
 
         for root in (*config.data_roots, *config.script_roots):
             os.makedirs(root, exist_ok=True)
-        executor = MLSQLExecutor(PathPolicy(config.data_roots, config.script_roots))
+        from gateway.ml.algorithm import Limits
+        from gateway.ml.service import MLRuntime
+
+        paths = PathPolicy(config.data_roots, config.script_roots)
+        limits = Limits(max_rows=config.max_train_rows, max_cells=config.max_train_cells,
+                        python_timeout=config.python_alg_timeout, allow_python=config.allow_python_alg)
+        self.ml = MLRuntime(paths, limits)
+        executor = MLSQLExecutor(paths, ml=self.ml)
         self.backend = Backend(config, self.spark, executor)
         self.thrift = ThriftServer(
             config.host, config.port, self.authenticator, self._processor,

@@ -12,6 +12,7 @@ import pyarrow as pa
 from gateway.config import GatewayConfig
 from gateway.engine.executor import SparkSqlExecutor, StatementExecutor
 from gateway.errors import InvalidRequest
+from gateway.jobs import JobRegistry
 from gateway.operation import metadata
 from gateway.operation.base import Operation
 from gateway.operation.manager import OperationManager
@@ -36,11 +37,14 @@ class Backend:
         self.sessions = SessionManager(spark, config.idle_session_timeout, config.idle_operation_timeout,
                                        config.expiry_check_interval)
         self.operations = OperationManager(config.workers, config.queue_size)
+        self.jobs = JobRegistry(self.operations, config.admins)
         self.started = time.time()
 
     # -- sessions -------------------------------------------------------------------------------------
     def open_session(self, user: str, protocol: int, configuration: dict[str, str], client: str = "") -> Session:
-        return self.sessions.open(user, protocol, configuration, client)
+        session = self.sessions.open(user, protocol, configuration, client)
+        session.job_registry = self.jobs
+        return session
 
     def session(self, guid: uuid.UUID, secret: bytes) -> Session:
         return self.sessions.get(guid, secret)
@@ -54,10 +58,12 @@ class Backend:
         return self.operations.get(guid, secret)
 
     def execute(self, session: Session, statement: str, conf_overlay: dict[str, str] | None = None,
-                run_async: bool = True, query_timeout: float = 0) -> ExecuteStatement:
+                run_async: bool = True, query_timeout: float = 0, job_name: str | None = None,
+                source: str = "thrift") -> ExecuteStatement:
         executor = self.plain_sql if session.dialect == "sparksql" else self.executor
         op = ExecuteStatement(session, statement, executor, conf_overlay, query_timeout,
                               self.config.result_retain_bytes)
+        op.job_name, op.source = job_name, source
         self.operations.run_async(op)
         if not run_async:
             op.wait(float("inf"))

@@ -27,6 +27,17 @@ def _serve_parser() -> argparse.ArgumentParser:
                         "DIR/<user>/); without one, file sources are refused")
     p.add_argument("--script-root", action="append", default=[], metavar="DIR",
                    help="directory MLSQL include may read scripts from (repeatable)")
+    p.add_argument("--admin", action="append", default=list(defaults.admins), metavar="USER",
+                   help="a user who may see and kill every user's jobs (repeatable)")
+    p.add_argument("--rest-host", default=defaults.rest_host, help="REST API bind address (default %(default)s)")
+    p.add_argument("--rest-port", type=int, default=defaults.rest_port,
+                   help="REST API port (default %(default)s; 0 disables the REST API)")
+    p.add_argument("--allow-python-alg", action="store_true", default=defaults.allow_python_alg,
+                   help="let PythonAlg run user Python scripts (in a subprocess with a time limit); off by default")
+    p.add_argument("--python-alg-timeout", type=float, default=defaults.python_alg_timeout,
+                   help="seconds a PythonAlg script may run (default %(default)s)")
+    p.add_argument("--max-train-rows", type=int, default=defaults.max_train_rows,
+                   help="rows a single-node trainer (SKLearn, TensorFlow) may collect (default %(default)s)")
     p.add_argument("--workers", type=int, default=defaults.workers, help="statement worker threads")
     p.add_argument("--queue-size", type=int, default=defaults.queue_size, help="statements that may wait")
     p.add_argument("--idle-session-timeout", type=float, default=defaults.idle_session_timeout,
@@ -46,7 +57,10 @@ def _config(args: argparse.Namespace) -> GatewayConfig:
         conf[key.strip()] = value
     return GatewayConfig(
         host=args.host, port=args.port, master=args.master, auth=args.auth, users_file=args.users_file,
-        spark_conf=conf, data_roots=args.data_root, script_roots=args.script_root, workers=args.workers, queue_size=args.queue_size,
+        spark_conf=conf, data_roots=args.data_root, script_roots=args.script_root, workers=args.workers,
+        queue_size=args.queue_size, allow_python_alg=args.allow_python_alg,
+        python_alg_timeout=args.python_alg_timeout, max_train_rows=args.max_train_rows,
+        admins=args.admin, rest_host=args.rest_host, rest_port=args.rest_port,
         idle_session_timeout=args.idle_session_timeout, idle_operation_timeout=args.idle_operation_timeout,
     )
 

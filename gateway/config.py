@@ -21,6 +21,17 @@ class GatewayConfig:
     # File access of MLSQL scripts (load/save/include, models): confined to these roots.
     data_roots: list[str] = field(default_factory=list)
     script_roots: list[str] = field(default_factory=list)
+    # Users who see and kill every job (REST /runningjobs, /killjob, !show jobs, !kill).
+    admins: list[str] = field(default_factory=lambda: [u for u in _env("ADMINS", "").split(",") if u])
+    # REST API (FastAPI on uvicorn) in the gateway process; 0 disables it.
+    rest_host: str = field(default_factory=lambda: _env("REST_HOST", "127.0.0.1"))
+    rest_port: int = field(default_factory=lambda: int(_env("REST_PORT", "9003")))
+    # ML runtime: user Python algorithms (PythonAlg) run user code, so they are off unless enabled.
+    allow_python_alg: bool = field(default_factory=lambda: _env("ALLOW_PYTHON_ALG", "false").lower() == "true")
+    python_alg_timeout: float = field(default_factory=lambda: float(_env("PYTHON_ALG_TIMEOUT", "3600")))
+    # Single-node trainers (scikit-learn, TensorFlow) collect their data to the driver: at most this many.
+    max_train_rows: int = field(default_factory=lambda: int(_env("MAX_TRAIN_ROWS", "5000000")))
+    max_train_cells: int = field(default_factory=lambda: int(_env("MAX_TRAIN_CELLS", "200000000")))
     # Background pool for statements (HS2: 100 threads, queue 100).
     workers: int = field(default_factory=lambda: int(_env("WORKERS", "32")))
     queue_size: int = field(default_factory=lambda: int(_env("QUEUE_SIZE", "100")))

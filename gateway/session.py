@@ -66,6 +66,7 @@ class Session:
         self.last_access = time.monotonic()
         self.variables: dict[str, str] = {}
         self.executor_state: dict[str, Any] = {}
+        self.job_registry: Any = None  # the gateway's JobRegistry (set by the backend)
         self.client_info: dict[str, str] = {}
         self.dialect = "mlsql"
         self.epoch = epoch or CatalogEpoch()

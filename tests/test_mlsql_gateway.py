@@ -84,8 +84,8 @@ def test_errors_name_line_column_and_variable(cursor):
         cursor.execute("select ${nope} as x as t;")
     with pytest.raises(hive_exc.OperationalError, match="(?i)unknown data source"):
         cursor.execute("load nosuchformat.`x` as t;")
-    with pytest.raises(hive_exc.OperationalError, match="ML runtime"):
-        cursor.execute(ROWS + "train raw as RandomForest.`models/rf`;")
+    with pytest.raises(hive_exc.OperationalError, match="`NoSuchAlg` is not found"):
+        cursor.execute(ROWS + "train raw as NoSuchAlg.`models/rf`;")
     with pytest.raises(hive_exc.OperationalError, match="shell"):
         cursor.execute('set x = "ls" where type="shell";')
 

@@ -129,7 +129,8 @@ def test_show_jobs_lists_this_sessions_statements(conn, gateway):
     assert cur.fetchall() == [(42,)]
     other = conn.cursor()
     other.execute("!show jobs;")
-    assert [d[0] for d in other.description] == ["id", "owner", "state", "statement", "start_time", "elapsed"]
+    assert [d[0] for d in other.description] == ["id", "owner", "state", "statement", "start_time", "elapsed",
+                                                 "name", "source", "progress", "timeout"]
     rows = {row[3]: row for row in other.fetchall()}
     assert rows["!show jobs;"][1:3] == ("run_user", "RUNNING")
     assert rows["select 41 + 1 as answer"][2] == "FINISHED"

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
 from gateway.backend import Backend
 from gateway.errors import GatewayError, InvalidRequest, spark_error
 from gateway.frontend.getinfo import info_value
+from gateway.metrics import METRICS
 from gateway.operation import metadata
 from gateway.operation.base import Operation
 from gateway.operation.state import OperationState
@@ -50,16 +52,22 @@ def rpc(response_type, **defaults):
     """Run the handler body; any exception becomes ``response_type(status=ERROR_STATUS, **defaults)``."""
 
     def wrap(fn):
+        name = response_type.__name__[1:-4]  # TFetchResultsResp -> FetchResults
+
         @functools.wraps(fn)
         def inner(self, req):
+            started = time.perf_counter()
             try:
                 return fn(self, req)
             except Exception as exc:  # noqa: BLE001 - errors are answers, not crashes
+                METRICS.add("mlsql_rpc_errors_total")
                 error = spark_error(exc)
                 if not isinstance(exc, GatewayError):
                     log.warning("%s failed: %s", fn.__name__, error.message.splitlines()[0] if error.message else exc,
                                 exc_info=log.isEnabledFor(logging.DEBUG))
                 return response_type(status=error_status(error), **{k: v() for k, v in defaults.items()})
+            finally:
+                METRICS.observe("mlsql_rpc_seconds", name, time.perf_counter() - started)
 
         return inner
 
@@ -220,9 +228,12 @@ class ThriftHandler:
         batch, start = self.backend.fetch(op, max_rows, orientation == FETCH_FIRST)
         encoder = _encoder(op)
         more = batch.num_rows >= min(max_rows, self.backend.config.max_fetch_rows)
+        METRICS.add("mlsql_fetched_rows_total", batch.num_rows)
         if encoded and protocol >= V6:
-            return b"".join((_RESP_PREFIX, b"\x01" if more else b"\x00", b"\x0c\x00\x03",
-                             encoder.encode_rowset(batch, start), b"\x00"))
+            reply = b"".join((_RESP_PREFIX, b"\x01" if more else b"\x00", b"\x0c\x00\x03",
+                              encoder.encode_rowset(batch, start), b"\x00"))
+            METRICS.add("mlsql_fetched_bytes_total", len(reply))
+            return reply
         return ttypes.TFetchResultsResp(status=SUCCESS, hasMoreRows=more, results=encoder.rowset(batch, start, protocol))
 
     # -- metadata -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dialect import templating
 from gateway.engine.executor import StatementContext, StatementResult, run_sql
 from gateway.engine.paths import PathPolicy
 from gateway.errors import GatewayError
+from gateway.ml.service import MLRuntime
 from gateway.mlsql import sources
 from gateway.mlsql.transformers import REGISTRY
 
@@ -34,6 +35,9 @@ class MLSQLContext:
 
     env: templating.Environment
     connections: dict[str, dict[str, str]] = field(default_factory=dict)
+    view_sql: dict[str, str] = field(default_factory=dict)       # select-as view -> its SQL (model metadata)
+    functions: dict[str, object] = field(default_factory=dict)   # registered name -> (algorithm, ModelGroup)
+    bundle_registered: bool = False
 
 
 class NotAvailable(GatewayError):
@@ -43,9 +47,10 @@ class NotAvailable(GatewayError):
 class MLSQLExecutor:
     """The StatementExecutor for MLSQL (plain Spark SQL passes through untouched)."""
 
-    def __init__(self, paths: PathPolicy, allow_shell: bool = False) -> None:
+    def __init__(self, paths: PathPolicy, allow_shell: bool = False, ml: MLRuntime | None = None) -> None:
         self.paths = paths
         self.allow_shell = allow_shell
+        self.ml = ml or MLRuntime(paths)
 
     def _context(self, ctx: StatementContext) -> MLSQLContext:
         state = ctx.state.get("mlsql")
@@ -53,6 +58,9 @@ class MLSQLExecutor:
             home = str(self.paths.home(ctx.user)) if self.paths.data_roots else ""
             env = templating.Environment(owner=ctx.user, home=home, params=ctx.variables)
             state = ctx.state["mlsql"] = MLSQLContext(env)
+        if not state.bundle_registered:
+            self.ml.register_bundle(ctx.spark)
+            state.bundle_registered = True
         return state
 
     def _include(self, ctx: StatementContext, stmt: dialect.Include) -> str:
@@ -100,7 +108,13 @@ class MLSQLExecutor:
             df = run_sql(spark, stmt.text)
             return (df if df.schema.fields else None), StatementResult(dataframe=df)
         if isinstance(stmt, dialect.SelectAs):
-            df = run_sql(spark, stmt.query_text or stmt.query.sql(dialect="spark"))
+            text = stmt.query_text or stmt.query.sql(dialect="spark")
+            df = run_sql(spark, text)
+            df.createOrReplaceTempView(stmt.view)
+            state.view_sql[stmt.view] = text
+            return spark.table(f"`{stmt.view}`"), StatementResult()
+        if isinstance(stmt, dialect.Load) and stmt.format.lower() == "_mlsql_":
+            df = self._system_table(ctx, stmt.path)
             df.createOrReplaceTempView(stmt.view)
             return spark.table(f"`{stmt.view}`"), StatementResult()
         if isinstance(stmt, dialect.Load):
@@ -122,9 +136,17 @@ class MLSQLExecutor:
             return self._builtin_macro(ctx, stmt)
         if isinstance(stmt, dialect.Run):
             return self._run_et(ctx, stmt.table, stmt.algorithm, dict(stmt.options), stmt.output), StatementResult()
-        if isinstance(stmt, (dialect.Train, dialect.Predict, dialect.Register, dialect.Unregister)):
-            raise NotAvailable(f"{stmt.kind} needs the ML runtime, which this build does not include yet "
-                               f"(line {stmt.line})")
+        if isinstance(stmt, dialect.Train):
+            df = self.ml.train(ctx, state, stmt)
+            return _as_view(df, stmt.output), StatementResult()
+        if isinstance(stmt, dialect.Predict):
+            df = self.ml.predict(ctx, stmt)
+            return _as_view(df, stmt.output), StatementResult()
+        if isinstance(stmt, dialect.Register):
+            df = self.ml.register(ctx, state, stmt)
+            return df, StatementResult(dataframe=df)
+        if isinstance(stmt, dialect.Unregister):
+            return None, self.ml.unregister(ctx, state, stmt)
         raise GatewayError(f"statement kind {stmt.kind!r} is not supported here", "0A000")
 
     def _set(self, ctx: StatementContext, planner, stmt) -> StatementResult:
@@ -165,10 +187,16 @@ class MLSQLExecutor:
         if extra:
             ctx.log.add(f"{et.name} ignores the options {', '.join(extra)}")
         df = et.run(ctx.spark, ctx.spark.table(_quoted(table)), options)
-        if not output:
-            return df
-        df.createOrReplaceTempView(output)
-        return ctx.spark.table(f"`{output}`")
+        return _as_view(df, output)
+
+    def _system_table(self, ctx: StatementContext, name: str) -> DataFrame:
+        """``load _mlsql_.`jobs` as j``: the jobs this user may see (all of them for an administrator)."""
+        if name.strip().lower() != "jobs":
+            raise GatewayError(f"unknown system table _mlsql_.`{name}` (known: jobs)", "42000")
+        if ctx.jobs is None:
+            raise NotAvailable("_mlsql_.`jobs` needs an HS2 session")
+        result = _jobs_table(ctx.jobs())
+        return ctx.spark.createDataFrame(result.table.to_pandas(), result.schema)
 
     def _show(self, ctx: StatementContext, args: list[str]) -> StatementResult:
         """``!show jobs`` (the session's statements), ``!show job <id>`` or ``!show <id>`` (one of them)."""
@@ -205,11 +233,13 @@ class MLSQLExecutor:
 
 
 _JOB_COLUMNS = (("id", "string"), ("owner", "string"), ("state", "string"), ("statement", "string"),
-                ("start_time", "timestamp"), ("elapsed", "double"))
+                ("start_time", "timestamp"), ("elapsed", "double"), ("name", "string"), ("source", "string"),
+                ("progress", "double"), ("timeout", "double"))
 
 
 def _jobs_table(jobs: list[dict]) -> StatementResult:
-    """``!show jobs`` rows: id, owner, state, statement, start_time (TIMESTAMP), elapsed (seconds)."""
+    """Job rows (``!show jobs``, ``load _mlsql_.`jobs```): the six classic columns, then name, source
+    (thrift or rest), progress (0..1) and timeout (seconds)."""
     table = pa.table({
         "id": pa.array([j["id"] for j in jobs], pa.string()),
         "owner": pa.array([j["owner"] for j in jobs], pa.string()),
@@ -217,6 +247,10 @@ def _jobs_table(jobs: list[dict]) -> StatementResult:
         "statement": pa.array([j["statement"] for j in jobs], pa.string()),
         "start_time": pa.array([int(j["start_time"] * 1_000_000) for j in jobs], pa.timestamp("us", tz="UTC")),
         "elapsed": pa.array([round(j["elapsed"], 3) for j in jobs], pa.float64()),
+        "name": pa.array([j.get("name") for j in jobs], pa.string()),
+        "source": pa.array([j.get("source") for j in jobs], pa.string()),
+        "progress": pa.array([j.get("progress") for j in jobs], pa.float64()),
+        "timeout": pa.array([j.get("timeout") for j in jobs], pa.float64()),
     })
     return StatementResult(table=table, schema=_schema(*_JOB_COLUMNS))
 
@@ -244,6 +278,14 @@ def _split_args(args: list[str]) -> tuple[str, str, str, str]:
     if len(args) != 7 or (words[1], words[3], words[5]) != ("by", "with", "as"):
         raise GatewayError('usage: !split <table> by <labelCol> with "<rate,rate,...>" as <output>', "42000")
     return args[0], args[2], args[4], args[6]
+
+
+def _as_view(df: DataFrame, name: str | None) -> DataFrame:
+    """``df`` as the temp view ``name`` (a random name when the statement has no ``as``, as the reference
+    does), read back from the view so later statements and the result agree."""
+    view = name or f"_mlsql_{uuid.uuid4().hex[:12]}"
+    df.createOrReplaceTempView(view)
+    return df.sparkSession.table(f"`{view}`")
 
 
 def _quoted(name: str) -> str:

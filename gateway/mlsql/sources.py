@@ -44,10 +44,15 @@ def load(spark: SparkSession, fmt: str, path: str, options: dict[str, str], *, u
         return _jdbc_reader(spark, path, options, connections).load()
     if kind in ("hive", "table", "catalog"):
         return spark.table(path)
+    if kind in ("modellist", "modelparams", "modelexample", "modelexplain"):
+        from gateway.ml import catalog
+
+        return catalog.load(spark, kind, path, options, lambda p: paths.data_path(p, user))
     raise UnknownSource(f"unknown data source {fmt!r} in load; known: {', '.join(sorted(KNOWN_LOAD))}")
 
 
-KNOWN_LOAD = FILE_FORMATS | {"jsonStr", "script", "jdbc", "hive", "table"}
+KNOWN_LOAD = FILE_FORMATS | {"jsonStr", "script", "jdbc", "hive", "table", "modelList", "modelParams",
+                             "modelExample", "modelExplain"}
 
 
 def _json_lines(spark: SparkSession, text: str) -> DataFrame:

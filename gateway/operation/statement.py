@@ -54,6 +54,8 @@ class ExecuteStatement(Operation):
         self._progress_lock = threading.Lock()
         self._working = threading.Event()  # set while a thread runs Spark work for this statement
         self._final_progress = None
+        self.job_name: str | None = None   # REST jobName (the id otherwise)
+        self.source = "thrift"             # which front door started it: thrift | rest
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def submitted(self) -> None:
@@ -109,15 +111,27 @@ class ExecuteStatement(Operation):
         return [op for op in list(self.session.operations.values()) if isinstance(op, ExecuteStatement)]
 
     def _session_jobs(self) -> list[dict]:
-        """The session's statements, oldest first (what ``!show jobs`` lists)."""
-        now = time.time()
-        return [{"id": op.id, "owner": op.session.user, "state": op.state.name,
-                 "statement": _preview(op.statement, 1000), "start_time": op.started or op.created,
-                 "elapsed": (op.completed or now) - (op.started or op.created)}
-                for op in sorted(self._statements(), key=lambda op: op.created)]
+        """The jobs this statement's owner may see, oldest first (what ``!show jobs`` lists)."""
+        from gateway.jobs import describe
+
+        registry = getattr(self.session, "job_registry", None)
+        if registry is not None:
+            return registry.describe(self.session.user)
+        return [describe(op) for op in sorted(self._statements(), key=lambda op: op.created)]
 
     def _kill_in_session(self, op_id: str) -> bool:
-        """Cancel the session's statement ``op_id`` as CancelOperation does; False if it had already ended."""
+        """Cancel one of the owner's jobs as CancelOperation does; False if it had already ended.
+
+        KeyError if there is no such job (or it belongs to another user and the owner is not an admin).
+        """
+        from gateway.jobs import JobNotFound
+
+        registry = getattr(self.session, "job_registry", None)
+        if registry is not None:
+            try:
+                return bool(registry.kill(self.session.user, job_id=op_id)[0]["killed"])
+            except JobNotFound:
+                raise KeyError(op_id) from None
         for op in self._statements():
             if op.id == op_id:
                 was_active = not op.state.terminal
