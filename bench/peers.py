@@ -320,8 +320,12 @@ def start_gateway(
     extra_args: Iterable[str] = (),
     master: str = "local[2]",
     timeout: float = GATEWAY_START_TIMEOUT,
+    rest_port: int = 0,
 ) -> Peer:
     """Start our gateway (``mlsql-gateway``) on 127.0.0.1:``port`` with cwd = ``scratch_dir``.
+
+    The REST API listens on ``rest_port`` (0, the default here: no REST API, so gateways never collide on
+    the default 9003) unless ``extra_args`` sets ``--rest-port`` itself.
 
     Output goes to ``scratch_dir/logs/gateway.log``. Blocks until the port accepts connections
     (the gateway only listens once its Spark session is ready).
@@ -336,6 +340,7 @@ def start_gateway(
         str(port),
         "--master",
         master,
+        *([] if "--rest-port" in extra_args else ["--rest-port", str(rest_port)]),
         *extra_args,
     ]
     env = _base_env(scratch)

@@ -40,6 +40,14 @@ class Gateway:
         self.ml = MLRuntime(paths, limits)
         executor = MLSQLExecutor(paths, ml=self.ml)
         self.backend = Backend(config, self.spark, executor)
+        self.rest = None
+        if config.rest_port:
+            from gateway.rest.app import create_app
+            from gateway.rest.server import RestServer
+
+            self.rest = RestServer(create_app(self.backend, self.authenticator, self.ml), config.rest_host,
+                                   config.rest_port)
+            self.rest.start()
         self.thrift = ThriftServer(
             config.host, config.port, self.authenticator, self._processor,
             max_message_bytes=config.max_message_bytes, handshake_timeout=config.handshake_timeout,
@@ -68,6 +76,8 @@ class Gateway:
             return
         log.info("stopping: cancelling operations, closing sessions, stopping Spark")
         self.thrift.shutdown()
+        if self.rest is not None:
+            self.rest.stop()
         try:
             self.backend.shutdown()
         finally:

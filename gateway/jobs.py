@@ -74,10 +74,11 @@ class JobRegistry:
             raise JobForbidden(f"job {job_id or job_name!r} belongs to another user")
         out = []
         for op in allowed:
-            was_running = not op.state.terminal
-            op.cancel()
+            killed = op.cancel()  # the owner may close it right after, so trust cancel's own answer
             entry = describe(op)
-            entry["killed"] = was_running and op.state == OperationState.CANCELED
+            if killed:
+                entry["state"] = OperationState.CANCELED.name
+            entry["killed"] = killed
             out.append(entry)
         return out
 

@@ -24,6 +24,11 @@ class GatewayInfo:
     port: int
     peer: object
     scratch: Path
+    rest_port: int = 0
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.rest_port}"
 
     def log_text(self) -> str:
         return (self.scratch / "logs" / "gateway.log").read_text(errors="replace")
@@ -31,14 +36,15 @@ class GatewayInfo:
 
 @pytest.fixture(scope="session")
 def gateway(tmp_path_factory) -> GatewayInfo:
-    """The gateway under test: auth NONE (SASL PLAIN and NOSASL on one port), local[2] Spark."""
+    """The gateway under test: auth NONE (SASL PLAIN and NOSASL on one port), local[2] Spark, the REST API on
+    ``rest_port``, and ``admin`` as its administrator."""
     scratch = tmp_path_factory.mktemp("gateway")
-    port = free_port()
-    peer = start_gateway(port, scratch, extra_args=[
-        "--idle-operation-timeout", "600",
+    port, rest_port = free_port(), free_port()
+    peer = start_gateway(port, scratch, rest_port=rest_port, extra_args=[
+        "--idle-operation-timeout", "600", "--admin", "admin",
         "--data-root", str(scratch / "data"), "--script-root", str(scratch / "scripts")])
     try:
-        yield GatewayInfo("127.0.0.1", port, peer, scratch)
+        yield GatewayInfo("127.0.0.1", port, peer, scratch, rest_port)
     finally:
         peer.stop()
 

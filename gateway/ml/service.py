@@ -40,6 +40,7 @@ class MLRuntime:
         self._lock = threading.Lock()
         self._by_owner: dict[str, dict[str, RegisteredFunction]] = {}
         self._builtins: frozenset[str] | None = None
+        self.version = 0  # bumped on every register/unregister (online predict caches compiled queries by it)
 
     # -- statements -------------------------------------------------------------------------------------
     def train(self, ctx: StatementContext, state: Any, stmt) -> DataFrame:
@@ -72,6 +73,7 @@ class MLRuntime:
         state.functions[stmt.function] = entry
         with self._lock:
             self._by_owner.setdefault(ctx.user, {})[stmt.function.lower()] = entry
+            self.version += 1
         ctx.log.add(f"registered {', '.join(names)} from {alg.name} group {group.index}")
         return ctx.spark.createDataFrame(alg.explain_model(group), "name string, value string")
 
@@ -92,6 +94,7 @@ class MLRuntime:
             owned = self._by_owner.get(ctx.user, {})
             if owned.get(name.lower()) is entry:
                 del owned[name.lower()]
+            self.version += 1
         return StatementResult(message=f"unregistered {', '.join(entry.names)}")
 
     def register_bundle(self, spark: SparkSession) -> None:
@@ -104,6 +107,28 @@ class MLRuntime:
     def functions_of(self, owner: str) -> dict[str, RegisteredFunction]:
         with self._lock:
             return dict(self._by_owner.get(owner, {}))
+
+    def callables(self, owner: str) -> dict[str, Any]:
+        """``{sql name: fn(*arrow columns)}`` for every function the owner registered (main and extras),
+        running the same scorer code as the Spark UDF."""
+        out: dict[str, Any] = {}
+        for entry in self.functions_of(owner).values():
+            for spec in entry.group.scorer().functions:
+                out[entry.name + spec.suffix] = _ScorerCall(str(entry.group.directory), spec.suffix)
+        return out
+
+
+class _ScorerCall:
+    """Calls one scorer function; the scorer is re-read only when its files change (as in Spark workers)."""
+
+    def __init__(self, directory: str, suffix: str) -> None:
+        self.directory = directory
+        self.suffix = suffix
+
+    def __call__(self, *columns):
+        from gateway.ml import scoring
+
+        return scoring.load(self.directory).call(self.suffix, *columns)
 
 def _check_same(alg: Algorithm, requested: str, path: str) -> None:
     wanted = runtime.algorithm(requested)

@@ -58,6 +58,9 @@ class MLSQLExecutor:
             home = str(self.paths.home(ctx.user)) if self.paths.data_roots else ""
             env = templating.Environment(owner=ctx.user, home=home, params=ctx.variables)
             state = ctx.state["mlsql"] = MLSQLContext(env)
+        elif {k: v.value for k, v in state.env.params.items()} != {k: str(v) for k, v in ctx.variables.items()}:
+            # a REST request brought new context.* variables
+            state.env.params = {k: templating.Variable(str(v), origin="param") for k, v in ctx.variables.items()}
         if not state.bundle_registered:
             self.ml.register_bundle(ctx.spark)
             state.bundle_registered = True

@@ -119,11 +119,13 @@ class Operation:
     def _run(self) -> None:
         raise NotImplementedError
 
-    def cancel(self) -> None:
-        """Stop the work; the state becomes CANCELED unless the operation already ended."""
+    def cancel(self) -> bool:
+        """Stop the work; the state becomes CANCELED unless the operation already ended (then False)."""
         if self.transition(OperationState.CANCELED):
             self.log.add("Operation canceled")
             self._stop_work()
+            return True
+        return False
 
     def timeout(self) -> None:
         if self.transition(OperationState.TIMEDOUT, GatewayError("query timed out", "HYT00")):
