@@ -89,6 +89,19 @@ def status_for(sqlstate: str | None) -> int:
     return 500
 
 
+class ErrorBody(BaseModel):
+    error: str
+    sqlstate: str | None = None
+
+
+_ERROR_CODES = {400: "bad request (syntax, analysis or data error)", 401: "authentication required or failed",
+                403: "not allowed for this user", 404: "no such job", 408: "the script timed out and was canceled",
+                409: "the job was killed", 413: "body too large", 415: "unsupported content type",
+                422: "invalid fields", 500: "server error", 503: "busy or unavailable"}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody, "description": text}
+                                          for code, text in _ERROR_CODES.items()}
+
+
 def _form_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema(by_alias=True)
     return {"requestBody": {"required": True, "content": {
@@ -181,7 +194,7 @@ def create_app(backend: Backend, authenticator: Authenticator, ml: MLRuntime | N
         return who
 
     # -- endpoints ----------------------------------------------------------------------------------
-    @app.post("/run/script", openapi_extra=_form_schema(RunScriptBody), summary="Run an MLSQL script")
+    @app.post("/run/script", responses=ERRORS, openapi_extra=_form_schema(RunScriptBody), summary="Run an MLSQL script")
     async def run_script(request: Request):
         fields = await body_fields(request)
         body = parse(RunScriptBody, fields)
@@ -213,12 +226,12 @@ def create_app(backend: Backend, authenticator: Authenticator, ml: MLRuntime | N
             return outcome.body(True)
         return outcome.rows
 
-    @app.get("/runningjobs", summary="Running jobs visible to the caller")
+    @app.get("/runningjobs", responses=ERRORS, summary="Running jobs visible to the caller")
     async def running_jobs(request: Request, owner: str | None = None):
         viewer = caller(request, owner)
         return backend.jobs.describe(viewer, running_only=True)
 
-    @app.post("/killjob", openapi_extra=_form_schema(KillJobBody), summary="Kill a job by id or jobName")
+    @app.post("/killjob", responses=ERRORS, openapi_extra=_form_schema(KillJobBody), summary="Kill a job by id or jobName")
     async def kill_job(request: Request):
         body = parse(KillJobBody, await body_fields(request))
         viewer = caller(request, body.owner)
@@ -230,7 +243,7 @@ def create_app(backend: Backend, authenticator: Authenticator, ml: MLRuntime | N
             raise ApiError(403, exc.message, exc.sqlstate) from None
         return {"killed": killed}
 
-    @app.get("/health", summary="Liveness")
+    @app.get("/health", responses=ERRORS, summary="Liveness")
     async def health():
         return {"status": "ok", "sessions": len(backend.sessions.sessions),
                 "uptime": round(time.time() - backend.started, 3)}
@@ -245,7 +258,7 @@ def create_app(backend: Backend, authenticator: Authenticator, ml: MLRuntime | N
         }
         return PlainTextResponse(METRICS.render(gauges), media_type="text/plain; version=0.0.4")
 
-    @app.post("/model/predict", openapi_extra=_form_schema(PredictBody), summary="Online predict")
+    @app.post("/model/predict", responses=ERRORS, openapi_extra=_form_schema(PredictBody), summary="Online predict")
     async def model_predict(request: Request):
         fields = await body_fields(request)
         body = parse(PredictBody, fields)

@@ -90,15 +90,17 @@ class Compiler:
             raise PredictError(f"cannot parse sql: {str(exc).splitlines()[0]}") from None
         if not isinstance(tree, exp.Select):
             raise PredictError(f"online predict supports one SELECT, not {tree.key.upper()}")
-        for clause in ("from", "where", "group", "having", "order", "limit", "joins", "windows", "distinct", "with"):
-            if tree.args.get(clause):
-                raise PredictError(f"online predict does not support {clause.upper()} (only select <expressions>)")
+        for clause, value in tree.args.items():
+            if clause not in ("expressions", "kind", "hint", "operation_modifiers") and value:
+                label = clause.rstrip("_").upper()
+                raise PredictError(f"online predict does not support {label} (only select <expressions>)")
         names, evaluators = [], []
         for projection in tree.expressions:
             if isinstance(projection, exp.Star):
                 raise PredictError("online predict does not support select * (name the expressions)")
             node = projection.this if isinstance(projection, exp.Alias) else projection
-            names.append(projection.alias if isinstance(projection, exp.Alias) else projection.sql(dialect="spark"))
+            names.append(projection.alias if isinstance(projection, exp.Alias)
+                         else projection.sql(dialect="spark", normalize_functions=False))
             evaluators.append(self.expression(node))
         return CompiledQuery(tuple(names), tuple(evaluators))
 
