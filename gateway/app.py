@@ -38,6 +38,9 @@ class Gateway:
         limits = Limits(max_rows=config.max_train_rows, max_cells=config.max_train_cells,
                         python_timeout=config.python_alg_timeout, allow_python=config.allow_python_alg)
         self.ml = MLRuntime(paths, limits)
+        from gateway.ml import python_alg
+
+        python_alg.configure(config.allow_python_alg)
         executor = MLSQLExecutor(paths, ml=self.ml)
         self.backend = Backend(config, self.spark, executor)
         self.rest = None

@@ -99,6 +99,9 @@ class Algorithm(ET):
     def train(self, job: TrainJob) -> dict[str, Any]:
         raise NotImplementedError
 
+    def check_allowed(self, limits: Limits | None = None) -> None:
+        """Raise if the administrator has not enabled this algorithm (PythonAlg runs user code)."""
+
     def batch_predict(self, spark: SparkSession, df: DataFrame, model: ModelGroup) -> DataFrame:
         """Default: append the scorer's outputs through Arrow UDFs (same code as the SQL function)."""
         from gateway.ml import udf

@@ -88,6 +88,7 @@ class TrainRequest:
 def train(request: TrainRequest) -> list[tuple]:
     """Train every group and commit the model; returns the status rows (see STATUS_COLUMNS)."""
     alg = algorithm(request.algorithm)
+    alg.check_allowed(request.limits)
     spark = request.spark
     df = spark.table(_quoted(request.table))
     if not df.take(1):
@@ -96,7 +97,7 @@ def train(request: TrainRequest) -> list[tuple]:
     evaluate_df = spark.table(_quoted(evaluate)) if evaluate else None
     keep = (option(request.options, "keepVersion") or "false").strip().lower() == "true"
     writer = store.ModelWriter(request.path, keep)
-    rows, entries, errors = [], [], []
+    rows, entries, errors, failures = [], [], [], []
     try:
         for index, params in split_groups(request.options):
             started = time.time()
@@ -105,22 +106,25 @@ def train(request: TrainRequest) -> list[tuple]:
             entry: dict[str, Any] = {"index": index, "dir": f"group_{index}", "params": params}
             try:
                 entry["info"] = alg.train(job) or {}
-                metrics = {}
+                # Metrics an algorithm measured itself (e.g. a PythonAlg validation score), then evaluateTable's.
+                metrics = dict(entry["info"].pop("metrics", None) or {})
                 if evaluate_df is not None:
                     group = ModelGroup(job.out_dir, index, alg.name, params, entry["info"], {})
-                    metrics = evaluate_model(alg, spark, evaluate_df, group)
+                    metrics.update(evaluate_model(alg, spark, evaluate_df, group))
                 entry.update(status="success", metrics=metrics, message="")
             except Exception as exc:  # a failing group is reported, not fatal
                 writer.drop_group(index)
                 message = _error_text(exc)
                 errors.append(message)
+                failures.append(exc)
                 entry.update(status="fail", metrics={}, message=message)
                 if request.log is not None:
                     request.log(f"train group {index} failed: {message}")
             entry["start"], entry["end"] = started, time.time()
             entries.append(entry)
         if all(e["status"] == "fail" for e in entries):
-            raise TrainError(f"{alg.name}: training failed: {errors[0]}")
+            raise TrainError(f"{alg.name}: training failed: {errors[0]}",
+                             getattr(failures[0], "sqlstate", None) or TrainError.sqlstate)
         meta = {
             "algorithm": alg.name, "backend": alg.backend, "algo_type": alg.algo_type,
             "created": datetime.now(timezone.utc).isoformat(), "owner": request.owner,

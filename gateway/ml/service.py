@@ -57,6 +57,7 @@ class MLRuntime:
     def predict(self, ctx: StatementContext, stmt) -> DataFrame:
         alg, group = runtime.load_group(self.paths.data_path(stmt.path, ctx.user), dict(stmt.options))
         _check_same(alg, stmt.algorithm, stmt.path)
+        alg.check_allowed(self.limits)
 
         df = ctx.spark.table(_quoted(stmt.table))
         return alg.batch_predict(ctx.spark, df, group)
@@ -66,6 +67,7 @@ class MLRuntime:
 
         alg, group = runtime.load_group(self.paths.data_path(stmt.path, ctx.user), dict(stmt.options))
         _check_same(alg, stmt.algorithm, stmt.path)
+        alg.check_allowed(self.limits)
         if stmt.function.lower() in self._builtin_names(ctx.spark):
             raise TrainError(f"register: {stmt.function} is the name of a built-in function; choose another name")
         names = tuple(udf.register_model(ctx.spark, group, stmt.function))

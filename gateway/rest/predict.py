@@ -140,11 +140,11 @@ class Compiler:
         if isinstance(node, exp.Array):
             return _array([self.expression(e) for e in node.expressions])
         if isinstance(node, exp.Anonymous):
-            return self._call(node.name, [self.expression(a) for a in node.expressions])
+            return _shared(node, self._call(node.name, [self.expression(a) for a in node.expressions]))
         if isinstance(node, exp.Func):
             name = node.sql_name().lower()
             if name in self.functions or name in bundle.FUNCTIONS:
-                return self._call(name, [self.expression(a) for a in _func_args(node)])
+                return _shared(node, self._call(name, [self.expression(a) for a in _func_args(node)]))
             raise PredictError(f"function {name} is not supported in online predict (supported: the owner's "
                                "registered functions, the vector/array bundle, array(), + - * / and numeric casts)")
         raise PredictError(f"{node.sql(dialect='spark')} ({type(node).__name__}) is not supported in online predict")
@@ -172,6 +172,20 @@ class Compiler:
         return call
 
 
+def _shared(node, evaluator: Evaluator) -> Evaluator:
+    """Evaluate a function call once per request even if the select repeats it (``rf(x)`` in two columns):
+    the result is kept in the request's column dict under the call's SQL text."""
+    key = ("__call__", node.sql(dialect="spark", normalize_functions=False))
+
+    def run(cols: dict, n: int) -> pa.Array:
+        hit = cols.get(key)
+        if hit is None:
+            hit = cols[key] = evaluator(cols, n)
+        return hit
+
+    return run
+
+
 def _func_args(node) -> list:
     args = []
     for key in node.arg_types:
@@ -188,7 +202,8 @@ def _column(name: str) -> Evaluator:
         for key in (name, name.lower()):
             if key in cols:
                 return cols[key]
-        raise PredictError(f"unknown column {name} (the request has: {', '.join(cols) or 'none'})")
+        names = [k for k in cols if isinstance(k, str)]
+        raise PredictError(f"unknown column {name} (the request has: {', '.join(names) or 'none'})")
 
     return get
 
