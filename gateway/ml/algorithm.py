@@ -178,5 +178,8 @@ def coerce_like(value: str, default: Any, name: str = "") -> Any:
             items = json.loads(text) if text.startswith("[") else [coerce(p) for p in text.split(",") if p.strip()]
             return type(default)(items)
     except ValueError:
-        raise TrainError(f"parameter {name or '?'}={value!r} must be a {type(default).__name__}") from None
+        kinds = {"bool": "true or false", "int": "an integer", "float": "a number", "list": "a list",
+                 "tuple": "a list"}
+        wanted = kinds.get(type(default).__name__, f"a {type(default).__name__}")
+        raise TrainError(f"parameter {name or '?'}={value!r} must be {wanted}") from None
     return coerce(value)

@@ -54,8 +54,9 @@ class MLlibAlgorithm(Algorithm):
         settings: dict[str, Any] = {}
         extra = {p.name for p in self.params}
         for key, value in params.items():
-            name = self.renames.get(key, key)
-            if key in _NOT_PARAMS or key in extra:
+            renamed = self.renames.get(key, key)
+            name = renamed if est.hasParam(renamed) else key  # rename only where the target exists
+            if key in _NOT_PARAMS or (key in extra and not est.hasParam(name)):
                 continue
             if not est.hasParam(name):
                 known = ", ".join(sorted(p.name for p in est.params))
@@ -133,6 +134,6 @@ class MLlibAlgorithm(Algorithm):
 
 
 def _spark_message(exc: BaseException) -> str:
-    text = getattr(exc, "getMessage", None)
-    message = text() if callable(text) else str(exc)
+    getter = getattr(exc, "getMessage", None)
+    message = (getter() if callable(getter) else "") or str(exc)
     return (message or type(exc).__name__).strip().splitlines()[0][:1000]

@@ -128,12 +128,11 @@ def to_arrow(result: Any, return_type: str, rows: int) -> pa.Array:
     if isinstance(result, np.ndarray) and result.ndim == 2 and pa.types.is_list(arrow_type):
         return pa.array(list(result), arrow_type)
     if isinstance(result, np.ndarray) and result.dtype.kind == "f" and not pa.types.is_floating(arrow_type):
-        mask = np.isnan(result)
+        mask = np.isnan(result)  # an integer result has no NaN: NaN marks a null row
         return pa.array(np.where(mask, 0, result).astype(arrow_type.to_pandas_dtype()), arrow_type,
                         mask=mask if mask.any() else None)
     if isinstance(result, np.ndarray) and result.dtype.kind == "f":
-        mask = np.isnan(result)
-        return pa.array(result, arrow_type, mask=mask if mask.any() else None)
+        return pa.array(result, arrow_type)  # NaN stays NaN, as in Spark; scorers return masked arrays for nulls
     return pa.array(result, arrow_type, from_pandas=True)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pyarrow as pa
 
 from gateway.ml import scoring, vectors
 from gateway.ml.algorithm import (
@@ -94,7 +95,7 @@ def collect_xy(job: TrainJob, features: str, label: str | None) -> tuple[np.ndar
     """The training table as (X, y), streamed from Spark as Arrow, within the driver's size limits."""
     columns = [features] + ([label] if label else [])
     Algorithm.require_columns(job.df, *columns)
-    df = job.df.select(*[f"`{c}`" for c in columns])
+    df = job.df.select(*[as_arrays(job.df, c) for c in columns])
     rows = df.count()
     if rows == 0:
         raise TrainError("the training table is empty")
@@ -119,6 +120,19 @@ def collect_xy(job: TrainJob, features: str, label: str | None) -> tuple[np.ndar
     if y is not None and (y.dtype == object and any(v is None for v in y)):
         raise TrainError(f"label column {label} has null values")
     return x, y
+
+
+def as_arrays(df, column: str):
+    """``column`` ready for Arrow transfer: Spark ML vectors become array<double> in the JVM first
+    (Spark writes struct columns, which vectors are, to Arrow several times slower than arrays)."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql import functions as F
+
+    col = F.col(f"`{column}`")
+    if isinstance(df.schema[column].dataType, VectorUDT):
+        return vector_to_array(col).alias(column)
+    return col
 
 
 def batches(df):
@@ -183,7 +197,7 @@ class SKLearn(Algorithm):
     def _partial_fit(self, job: TrainJob, estimator, features: str, label: str) -> int:
         size = int(coerce_like(job.params.get("batchSize", "1000"), 1, "batchSize"))
         self.require_columns(job.df, features, label)
-        df = job.df.select(f"`{features}`", f"`{label}`")
+        df = job.df.select(as_arrays(job.df, features), as_arrays(job.df, label))
         classes = sorted(r[0] for r in df.select(f"`{label}`").distinct().collect())
         if not classes:
             raise TrainError("the training table is empty")
@@ -256,10 +270,13 @@ class SKLearnScorer(Scorer):
             out = np.asarray(self.estimator.transform(x), dtype=np.float64)
         else:
             out = np.asarray(self.estimator.predict(x), dtype=np.float64)
-        if nulls.any():
-            out = out.astype(np.float64)
-            out[nulls] = np.nan
-        return out
+        if not nulls.any():
+            return out
+        if out.ndim == 2:
+            return vectors.from_matrix(out, nulls)
+        if self.kind == CLUSTERING:
+            return pa.array(np.where(nulls, 0, out).astype(np.int32), pa.int32(), mask=nulls)
+        return pa.array(out, pa.float64(), mask=nulls)
 
 
 REGISTRY.register(SKLearn)

@@ -49,8 +49,8 @@ class ModelWriter:
     def __init__(self, path: str | os.PathLike, keep_version: bool) -> None:
         self.path = Path(path)
         self.keep_version = keep_version
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         parent = self.path if keep_version else self.path.parent
+        self._created = [p for p in (parent, *parent.parents) if not p.exists()]  # removed again on abort
         parent.mkdir(parents=True, exist_ok=True)
         self.temp = parent / f".{self.path.name}.tmp-{uuid.uuid4().hex[:12]}"
         self.temp.mkdir()
@@ -94,6 +94,11 @@ class ModelWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.temp, ignore_errors=True)
+        for directory in self._created:  # innermost first; only the empty ones this writer made
+            try:
+                directory.rmdir()
+            except OSError:
+                break
 
 
 def _replace_dir(new: Path, target: Path) -> None:

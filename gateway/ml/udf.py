@@ -38,10 +38,14 @@ def spark_type(ddl: str):
 
 def arrow_function(fn: Callable[..., pa.Array], return_type: str, arity: int | None = None):
     """A scalar Arrow UDF calling ``fn`` on whole Arrow columns (``arity`` is informational)."""
+    import warnings
+
     from pyspark.sql import functions as F
     from pyspark.util import PythonEvalType
 
-    return F.arrow_udf(fn, spark_type(return_type), functionType=PythonEvalType.SQL_SCALAR_ARROW_UDF)
+    with warnings.catch_warnings():  # "prefer type hints": the eval type is given explicitly on purpose
+        warnings.simplefilter("ignore", UserWarning)
+        return F.arrow_udf(fn, spark_type(return_type), functionType=PythonEvalType.SQL_SCALAR_ARROW_UDF)
 
 
 class _ModelCall:
