@@ -31,4 +31,4 @@ HEALTHCHECK --interval=30s --timeout=20s --start-period=90s --retries=3 \
   CMD ["python", "-m", "gateway.healthcheck", "--host", "127.0.0.1", "--port", "10000"]
 
 ENTRYPOINT ["mlsql-gateway"]
-CMD ["--host", "0.0.0.0", "--port", "10000", "--master", "local[*]"]
+CMD ["--host", "0.0.0.0", "--port", "10000", "--rest-host", "0.0.0.0", "--rest-port", "9003", "--master", "local[*]"]

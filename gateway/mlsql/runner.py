@@ -9,6 +9,7 @@ what it did in the operation log.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -77,6 +78,11 @@ class MLSQLExecutor:
 
     def execute(self, ctx: StatementContext, statement: str) -> StatementResult:
         state = self._context(ctx)
+        # Spark's own parser is the authority on Spark SQL: a text it accepts as one statement (and that uses
+        # no MLSQL variable or MLSQL-only command) runs exactly as spark.sql runs it, whatever sqlglot thinks
+        # of Spark's newest syntax (JSON paths, IDENTIFIER(), SQL scripting blocks, quote escapes...).
+        if _spark_accepts(ctx.spark, statement):
+            return StatementResult(dataframe=run_sql(ctx.spark, statement))
         # A single statement (what BI tools send) follows the strict select-as rule, so any query Spark
         # accepts runs unchanged; in a multi-statement script a trailing table alias also names a view,
         # as MLSQL scripts written for the reference engine expect (the rows are the same either way).
@@ -281,6 +287,29 @@ def _split_args(args: list[str]) -> tuple[str, str, str, str]:
     if len(args) != 7 or (words[1], words[3], words[5]) != ("by", "with", "as"):
         raise GatewayError('usage: !split <table> by <labelCol> with "<rate,rate,...>" as <output>', "42000")
     return args[0], args[2], args[4], args[6]
+
+
+_MLSQL_FIRST_WORDS = frozenset({"set", "load", "save", "connect", "include", "train", "run", "predict",
+                                "register", "unregister"})
+_LEADING = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
+_SCRIPT_BLOCK = re.compile(r"\A(?:[A-Za-z_]\w*\s*:\s*)?begin\b", re.IGNORECASE)
+
+
+def _spark_accepts(spark, statement: str) -> bool:
+    """True when Spark parses ``statement`` as one statement and nothing in it is MLSQL's to interpret."""
+    if "${" in statement:
+        return False
+    body = statement[_LEADING.match(statement).end():]
+    first = body.split(None, 1)[0].lower() if body.strip() else ""
+    if not first or first.startswith("!") or first in _MLSQL_FIRST_WORDS:
+        return False
+    if _SCRIPT_BLOCK.match(body):
+        return True  # a SQL scripting block (BEGIN ... END): Spark runs it whole
+    try:
+        spark._jsparkSession.sessionState().sqlParser().parsePlan(statement)
+    except Exception:  # noqa: BLE001 - not Spark SQL: the MLSQL parser decides (and reports positions)
+        return False
+    return True
 
 
 def _as_view(df: DataFrame, name: str | None) -> DataFrame:
