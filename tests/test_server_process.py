@@ -24,20 +24,37 @@ def custom_gateway(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("custom")
     users = scratch / "users"
     write_user(users, "alice", SECRET)
-    port = free_port()
+    port, rest_port = free_port(), free_port()
     os.environ["MLSQL_GATEWAY_EXPIRY_CHECK_INTERVAL"] = "1"
     try:
-        peer = start_gateway(port, scratch, extra_args=[
+        peer = start_gateway(port, scratch, rest_port=rest_port, extra_args=[
             "--auth", "CUSTOM", "--users-file", str(users), "--workers", "1", "--queue-size", "1",
             "--idle-session-timeout", "4"])
     finally:
         os.environ.pop("MLSQL_GATEWAY_EXPIRY_CHECK_INTERVAL", None)
+    peer.rest_port = rest_port
     yield peer, port, scratch
     peer.stop()
 
 
 def _log(scratch) -> str:
     return (scratch / "logs" / "gateway.log").read_text(errors="replace")
+
+
+def test_rest_uses_the_same_authenticator(custom_gateway):
+    """HTTP Basic against the users file: no or wrong credentials -> 401, acting as another user -> 403."""
+    import httpx
+
+    peer, _port, scratch = custom_gateway
+    with httpx.Client(base_url=f"http://127.0.0.1:{peer.rest_port}", timeout=120) as api:
+        assert api.get("/runningjobs").status_code == 401
+        assert api.get("/runningjobs", auth=("alice", "wrong")).status_code == 401
+        assert api.get("/runningjobs", auth=("alice", SECRET)).json() == []
+        assert api.post("/run/script", data={"sql": "select 1", "owner": "bob"},
+                        auth=("alice", SECRET)).status_code == 403
+        resp = api.post("/run/script", data={"sql": "select 'ok' as s"}, auth=("alice", SECRET))
+        assert resp.status_code == 200 and resp.json() == [{"s": "ok"}]
+    assert SECRET not in _log(scratch)
 
 
 def test_wrong_password_is_refused_and_not_logged(custom_gateway):
@@ -135,3 +152,4 @@ def test_passwd_subcommand_and_help():
     bad = subprocess.run([sys.executable, "-m", "gateway.cli", "--auth", "CUSTOM", "--port", str(free_port())],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "users-file" in bad.stderr
+
