@@ -21,9 +21,16 @@ Nulls and errors
     ``[0, n)``, ``vec_slice`` indices outside the vector, ``vec_norm`` with ``p < 1``, ``ngram`` with
     ``n < 1``, strings that are not numbers in ``array_string_to_double``.
 
-The module imports no pyspark (it also runs in the gateway process for online predict and inside
-Spark's Python workers): :func:`register_all` imports it when it registers the functions in a Spark
-session, and :func:`call` applies a function to Arrow arrays directly, without Spark.
+Layout
+    This module is the public entry: the :data:`FUNCTIONS` table, :class:`BundleFunction`,
+    :class:`FunctionError`, :func:`register_all`, :func:`call` and the vector functions (``vec_*``,
+    ``onehot``). The array/text functions (``array_*``, ``ngram``) live in
+    :mod:`gateway.ml.array_functions` and the shared column helpers and coordinate-list kernels in
+    :mod:`gateway.ml.vector_kernels`; everything public is re-exported here.
+
+None of these modules imports pyspark (they also run in the gateway process for online predict and
+inside Spark's Python workers): :func:`register_all` imports it when it registers the functions in a
+Spark session, and :func:`call` applies a function to Arrow arrays directly, without Spark.
 """
 
 from __future__ import annotations
@@ -34,9 +41,27 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from gateway.ml.vectors import VECTOR_TYPE, VectorError, is_vector_type
+from gateway.ml.array_functions import array_concat, array_index, array_slice, array_string_to_double, ngram
+from gateway.ml.vector_kernels import (
+    _NO_POSITION,
+    FunctionError,
+    _as_list,
+    _combine,
+    _Coo,
+    _coo,
+    _dense_vectors,
+    _doubles_out,
+    _integers,
+    _ints_out,
+    _is_number,
+    _lengths,
+    _lists_out,
+    _nulls,
+    _numbers,
+    _starts,
+    _vectors,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -49,269 +74,8 @@ __all__ = [
 ]
 
 
-class FunctionError(VectorError):
-    """An argument a bundle function cannot accept (a user error, not a missing value)."""
-
-
-_DOUBLES = pa.list_(pa.float64())
-_STRINGS = pa.list_(pa.string())
-_INDEX_LIST = VECTOR_TYPE.field("indices").type
-_VALUE_LIST = VECTOR_TYPE.field("values").type
-_NO_POSITION = np.iinfo(np.int64).max
-
-
 # ---------------------------------------------------------------------------------------------------
-# Column helpers
-
-
-def _combine(array: Any) -> pa.Array:
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-def _nulls(array: pa.Array) -> np.ndarray:
-    return array.is_null().to_numpy(zero_copy_only=False).astype(bool, copy=False)
-
-
-def _is_list(kind: pa.DataType) -> bool:
-    return pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
-
-
-def _is_number(kind: pa.DataType) -> bool:
-    return (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-            or pa.types.is_null(kind))
-
-
-def _as_list(array: pa.Array, name: str, arg: int) -> pa.Array:
-    array = _combine(array)
-    if pa.types.is_fixed_size_list(array.type):
-        array = array.cast(pa.list_(array.type.value_type))
-    if pa.types.is_null(array.type):
-        return pa.nulls(len(array), _DOUBLES)
-    if not _is_list(array.type):
-        raise FunctionError(f"{name}: argument {arg} must be an array, got {array.type}")
-    return array
-
-
-def _lengths(lists: pa.Array) -> np.ndarray:
-    """Element counts per row (0 for null rows) as int64."""
-    return pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
-def _starts(lengths: np.ndarray) -> np.ndarray:
-    """Exclusive prefix sums: where each row's elements start in the flattened values."""
-    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if len(lengths) else \
-        np.zeros(0, np.int64)
-
-
-def _offsets(lengths: np.ndarray) -> pa.Array:
-    return pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32), pa.int32())
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + c)`` for every (start, count) pair, without a Python loop."""
-    counts = np.asarray(counts, np.int64)
-    total = int(counts.sum())
-    if not total:
-        return np.zeros(0, np.int64)
-    begin = np.repeat(np.asarray(starts, np.int64) - _starts(counts), counts)
-    return begin + np.arange(total, dtype=np.int64)
-
-
-def _flat_doubles(lists: pa.Array) -> np.ndarray:
-    """All elements of a list-of-numbers array (null rows skipped) as float64; null elements -> NaN."""
-    flat = lists.flatten()
-    if pa.types.is_null(flat.type):
-        return np.full(len(flat), np.nan)
-    return flat.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False).astype(np.float64)
-
-
-def _numbers(column: pa.Array, name: str, arg: int) -> tuple[np.ndarray, np.ndarray]:
-    """A numeric column as (float64 values with 0 at nulls, null mask)."""
-    column = _combine(column)
-    if not _is_number(column.type):
-        raise FunctionError(f"{name}: argument {arg} must be a number, got {column.type}")
-    nulls = _nulls(column)
-    values = column.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False).astype(np.float64)
-    return values, nulls
-
-
-def _integers(column: pa.Array, name: str, arg: int) -> tuple[np.ndarray, np.ndarray]:
-    values, nulls = _numbers(column, name, arg)
-    bad = ~nulls & ~(np.isfinite(values) & (values == np.floor(values)))
-    if bad.any():
-        raise FunctionError(f"{name}: argument {arg} must be an integer, got {float(values[bad][0])!r}")
-    return values.astype(np.int64), nulls
-
-
-def _doubles_out(values: np.ndarray, nulls: np.ndarray) -> pa.Array:
-    return pa.array(np.where(nulls, 0.0, values), pa.float64(), mask=nulls if nulls.any() else None)
-
-
-def _ints_out(values: np.ndarray, nulls: np.ndarray) -> pa.Array:
-    return pa.array(np.where(nulls, 0, values).astype(np.int32), pa.int32(), mask=nulls if nulls.any() else None)
-
-
-def _lists_out(flat: pa.Array | np.ndarray, lengths: np.ndarray, nulls: np.ndarray,
-               kind: pa.DataType = _DOUBLES) -> pa.ListArray:
-    values = flat if isinstance(flat, pa.Array) else pa.array(flat, kind.value_type)
-    lengths = np.where(nulls, 0, lengths)
-    return pa.ListArray.from_arrays(_offsets(lengths), values, type=kind,
-                                    mask=pa.array(nulls, pa.bool_()) if nulls.any() else None)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Vectors as coordinate lists: one entry per stored value, rows of any size, dense and sparse alike
-
-
-@dataclass
-class _Coo:
-    """A column of vectors as entries ``(row, col, val)``, sorted by row then col, plus per-row facts.
-
-    Dense rows store every position; sparse rows only their explicit entries (the rest are zeros).
-    Null rows have size 0 and no entries.
-    """
-
-    nulls: np.ndarray   # bool (rows,)
-    sizes: np.ndarray   # int64 (rows,)
-    sparse: np.ndarray  # bool (rows,): row stored sparse (may have implicit zeros)
-    row: np.ndarray     # int64 (entries,)
-    col: np.ndarray     # int64 (entries,)
-    val: np.ndarray     # float64 (entries,)
-
-    @property
-    def rows(self) -> int:
-        return len(self.nulls)
-
-    def counts(self) -> np.ndarray:
-        """Stored entries per row."""
-        return np.bincount(self.row, minlength=self.rows).astype(np.int64)
-
-    def sums(self, weights: np.ndarray) -> np.ndarray:
-        return np.bincount(self.row, weights=weights, minlength=self.rows)
-
-    def positions(self) -> np.ndarray:
-        """Each entry's position among its row's stored entries."""
-        return np.arange(len(self.row), dtype=np.int64) - np.repeat(_starts(self.counts()), self.counts())
-
-    def drop_rows(self, extra_nulls: np.ndarray) -> _Coo:
-        """The same vectors with the rows in ``extra_nulls`` made null as well."""
-        nulls = self.nulls | extra_nulls
-        if not (nulls & ~self.nulls).any():
-            return self
-        keep = ~nulls[self.row]
-        return _Coo(nulls, np.where(nulls, 0, self.sizes), self.sparse & ~nulls, self.row[keep], self.col[keep],
-                    self.val[keep])
-
-    def dense(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every row densified: (flat float64 values, lengths)."""
-        if not self.sparse.any():
-            return self.val, self.sizes
-        out = np.zeros(int(self.sizes.sum()))
-        out[_starts(self.sizes)[self.row] + self.col] = self.val
-        return out, self.sizes
-
-    def keys(self) -> tuple[np.ndarray, int]:
-        """A sortable int64 key per entry (row-major) and the row stride used."""
-        stride = int(self.sizes.max()) + 1 if self.rows else 1
-        return self.row * stride + self.col, stride
-
-
-def _coo(array: pa.Array, name: str, arg: int) -> _Coo:
-    """Vectors (VectorUDT structs, dense or sparse) or arrays of numbers as a :class:`_Coo`."""
-    array = _combine(array)
-    kind = array.type
-    rows = len(array)
-    if pa.types.is_null(kind):
-        empty = np.zeros(0, np.int64)
-        return _Coo(np.ones(rows, bool), np.zeros(rows, np.int64), np.zeros(rows, bool), empty, empty,
-                    np.zeros(0))
-    if is_vector_type(kind):
-        return _vector_coo(array, name, arg)
-    if _is_list(kind):
-        array = _as_list(array, name, arg)
-        if not _is_number(array.type.value_type):
-            raise FunctionError(f"{name}: argument {arg} must be a vector or an array of numbers, got {kind}")
-        nulls = _nulls(array)
-        lengths = _lengths(array)
-        val = _flat_doubles(array)
-        row = np.repeat(np.arange(rows, dtype=np.int64), lengths)
-        col = np.arange(len(val), dtype=np.int64) - np.repeat(_starts(lengths), lengths)
-        return _Coo(nulls, lengths, np.zeros(rows, bool), row, col, val)
-    raise FunctionError(f"{name}: argument {arg} must be a vector or an array of numbers, got {kind}")
-
-
-def _vector_coo(array: pa.StructArray, name: str, arg: int) -> _Coo:
-    rows = len(array)
-    # StructArray.flatten merges the struct's validity into its children: null rows drop out below.
-    child = dict(zip([f.name for f in array.type], array.flatten(), strict=True))
-    nulls = _nulls(array)
-    kinds = child["type"].fill_null(1).to_numpy(zero_copy_only=False)
-    sparse = (kinds == 0) & ~nulls
-    values = child["values"]
-    lengths = _lengths(values)
-    val = _flat_doubles(values)
-    row = np.repeat(np.arange(rows, dtype=np.int64), lengths)
-    col = np.arange(len(val), dtype=np.int64) - np.repeat(_starts(lengths), lengths)
-    sizes = lengths.copy()
-    if not sparse.any():
-        return _Coo(nulls, sizes, sparse, row, col, val)
-    size_field = child["size"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    if (size_field[sparse] < 0).any():
-        raise FunctionError(f"{name}: argument {arg} has a sparse vector without a size")
-    index_lists = child["indices"]
-    index_lengths = _lengths(index_lists)
-    if (index_lengths[sparse] != lengths[sparse]).any():
-        raise FunctionError(f"{name}: argument {arg} has a sparse vector whose indices and values differ in length")
-    indices = index_lists.flatten().fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    index_rows = np.repeat(np.arange(rows, dtype=np.int64), index_lengths)
-    # Entries of sparse rows appear in the same order in the indices and values lists.
-    col[sparse[row]] = indices[sparse[index_rows]]
-    sizes[sparse] = size_field[sparse]
-    out_of_range = (col < 0) | (col >= sizes[row])
-    if out_of_range.any():
-        i = int(np.flatnonzero(out_of_range)[0])
-        raise FunctionError(f"{name}: argument {arg} has a sparse vector of size {sizes[row[i]]} with index {col[i]}")
-    coo = _Coo(nulls, sizes, sparse, row, col, val)
-    keys, _ = coo.keys()
-    if len(keys) > 1 and not (np.diff(keys) > 0).all():
-        order = np.argsort(keys, kind="stable")
-        coo = _Coo(nulls, sizes, sparse, row[order], col[order], val[order])
-        keys = keys[order]
-        if (np.diff(keys) == 0).any():
-            raise FunctionError(f"{name}: argument {arg} has a sparse vector with a repeated index")
-    return coo
-
-
-def _vectors(coo: _Coo, as_sparse: np.ndarray | bool) -> pa.StructArray:
-    """VectorUDT structs from entries: rows flagged in ``as_sparse`` sparse, the others dense."""
-    rows = coo.rows
-    nulls = coo.nulls
-    as_sparse = np.broadcast_to(np.asarray(as_sparse, bool), (rows,)) & ~nulls
-    counts = coo.counts()
-    value_lengths = np.where(nulls, 0, np.where(as_sparse, counts, coo.sizes))
-    entry_sparse = as_sparse[coo.row]
-    target = _starts(value_lengths)[coo.row] + np.where(entry_sparse, coo.positions(), coo.col)
-    values = np.zeros(int(value_lengths.sum()))
-    values[target] = coo.val
-    index_lengths = np.where(as_sparse, counts, 0)
-    dense_mask = pa.array(~as_sparse, pa.bool_()) if (~as_sparse).any() else None
-    indices = pa.ListArray.from_arrays(_offsets(index_lengths), pa.array(coo.col[entry_sparse], pa.int32()),
-                                       type=_INDEX_LIST, mask=dense_mask)
-    value_lists = pa.ListArray.from_arrays(_offsets(value_lengths), pa.array(values, pa.float64()),
-                                           type=_VALUE_LIST)
-    return pa.StructArray.from_arrays(
-        [pa.array(np.where(as_sparse, 0, 1).astype(np.int8), pa.int8()),
-         pa.array(coo.sizes.astype(np.int32), pa.int32(), mask=~as_sparse if (~as_sparse).any() else None),
-         indices, value_lists],
-        fields=list(VECTOR_TYPE), mask=pa.array(nulls, pa.bool_()) if nulls.any() else None)
-
-
-def _dense_vectors(flat: np.ndarray, lengths: np.ndarray, nulls: np.ndarray) -> pa.StructArray:
-    lengths = np.where(nulls, 0, lengths)
-    row = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    col = np.arange(len(flat), dtype=np.int64) - np.repeat(_starts(lengths), lengths)
-    return _vectors(_Coo(nulls, lengths, np.zeros(len(lengths), bool), row, col, np.asarray(flat, np.float64)),
-                    False)
+# Two-vector helpers
 
 
 def _pair(a: pa.Array, b: pa.Array, name: str) -> tuple[_Coo, _Coo]:
@@ -562,130 +326,6 @@ def onehot(label: pa.Array, n: pa.Array) -> pa.StructArray:
     row = np.flatnonzero(~nulls).astype(np.int64)
     return _vectors(_Coo(nulls, np.where(nulls, 0, sizes), ~nulls, row, labels[row], np.ones(len(row))), True)
 
-
-# ---------------------------------------------------------------------------------------------------
-# Array functions
-
-
-def array_slice(values: pa.Array, start: pa.Array, stop: pa.Array) -> pa.ListArray:
-    """``array_slice(array<double>, from int, to int) -> array<double>``: elements ``from`` (inclusive,
-    0-based) to ``to`` (exclusive); ``to = -1`` means to the end. Bounds are clamped as Scala's
-    ``slice`` does (the reference's implementation): from < 0 is 0, to past the end is the end, and
-    to <= from (or any other negative to) gives an empty array."""
-    array = _as_list(values, "array_slice", 1)
-    if not _is_number(array.type.value_type):
-        raise FunctionError(f"array_slice: argument 1 must be an array of numbers, got {array.type}")
-    starts, start_nulls = _integers(start, "array_slice", 2)
-    stops, stop_nulls = _integers(stop, "array_slice", 3)
-    nulls = _nulls(array) | start_nulls | stop_nulls
-    lengths = _lengths(array)
-    stops = np.where(stops == -1, lengths, stops)
-    low = np.clip(starts, 0, lengths)
-    high = np.maximum(np.clip(stops, 0, lengths), low)
-    counts = np.where(nulls, 0, high - low)
-    flat = _flat_doubles(array)
-    return _lists_out(flat[_ranges(_starts(lengths) + low, counts)], counts, nulls)
-
-
-def array_index(values: pa.Array, item: pa.Array) -> pa.Int32Array:
-    """``array_index(array<string>, string) -> int``: 0-based position of the first element equal to
-    ``item``, -1 if absent (null elements never match)."""
-    array = _as_list(values, "array_index", 1)
-    item = _combine(item)
-    rows = len(array)
-    nulls = _nulls(array) | _nulls(item)
-    lengths = _lengths(array)
-    flat = array.flatten()
-    row = np.repeat(np.arange(rows, dtype=np.int64), lengths)
-    needles = item.take(pa.array(row, pa.int64()))
-    if needles.type != flat.type:
-        try:
-            needles = needles.cast(flat.type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            flat, needles = flat.cast(pa.string()), needles.cast(pa.string())
-    equal = pc.equal(flat, needles).fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
-    position = np.arange(len(row), dtype=np.int64) - np.repeat(_starts(lengths), lengths)
-    out = np.full(rows, _NO_POSITION, np.int64)
-    np.minimum.at(out, row[equal], position[equal])
-    return _ints_out(np.where(out == _NO_POSITION, -1, out), nulls)
-
-
-def array_concat(arrays: pa.Array) -> pa.ListArray:
-    """``array_concat(array<array<double>>) -> array<double>``: the inner arrays flattened, in order.
-    Inner vectors are accepted too (densified). A null inner array makes the row null (as Spark's
-    ``flatten``)."""
-    outer = _as_list(arrays, "array_concat", 1)
-    rows = len(outer)
-    part_counts = _lengths(outer)
-    parts = _coo(outer.flatten(), "array_concat", 1)
-    flat, part_lengths = parts.dense()
-    parent = np.repeat(np.arange(rows, dtype=np.int64), part_counts)
-    nulls = _nulls(outer)
-    nulls[parent[parts.nulls]] = True
-    part_kept = ~nulls[parent]
-    kept = np.repeat(part_kept, part_lengths)
-    lengths = np.bincount(parent, weights=np.where(part_kept, part_lengths, 0), minlength=rows).astype(np.int64)
-    return _lists_out(flat[kept], lengths, nulls)
-
-
-def array_string_to_double(values: pa.Array) -> pa.ListArray:
-    """``array_string_to_double(array<string>) -> array<double>``: each element parsed as a number
-    (surrounding blanks ignored; null elements stay null). A non-number is an error."""
-    array = _as_list(values, "array_string_to_double", 1)
-    flat = array.flatten()
-    if pa.types.is_string(flat.type) or pa.types.is_large_string(flat.type):
-        trimmed = pc.utf8_trim_whitespace(flat)
-        try:
-            doubles = trimmed.cast(pa.float64())
-        except pa.ArrowInvalid:
-            bad = next(v for v in trimmed.to_pylist() if v is not None and not _parses(v))
-            raise FunctionError(f"array_string_to_double: {bad!r} is not a number") from None
-    elif _is_number(flat.type):
-        doubles = flat.cast(pa.float64())
-    else:
-        raise FunctionError(f"array_string_to_double: argument 1 must be an array of strings, got {array.type}")
-    return _lists_out(doubles, _lengths(array), _nulls(array))
-
-
-def _parses(text: str) -> bool:
-    try:
-        pa.scalar(text).cast(pa.float64())
-    except pa.ArrowInvalid:
-        return False
-    return True
-
-
-def ngram(tokens: pa.Array, n: pa.Array) -> pa.ListArray:
-    """``ngram(array<string>, n int) -> array<string>``: the space-joined runs of ``n`` consecutive
-    tokens (Spark ML's NGram); empty when the array has fewer than ``n`` tokens. A gram containing a
-    null token is null. ``n < 1`` is an error."""
-    array = _as_list(tokens, "ngram", 1)
-    sizes, n_nulls = _integers(n, "ngram", 2)
-    nulls = _nulls(array) | n_nulls
-    if (~nulls & (sizes < 1)).any():
-        raise FunctionError(f"ngram: n must be >= 1, got {int(sizes[~nulls & (sizes < 1)][0])}")
-    lengths = _lengths(array)
-    flat = array.flatten()
-    if not (pa.types.is_string(flat.type) or pa.types.is_large_string(flat.type)):
-        flat = flat.cast(pa.string())
-    counts = np.where(nulls, 0, np.maximum(lengths - sizes + 1, 0))
-    out_starts = _starts(counts)
-    pieces: list[pa.Array] = []
-    slots: list[np.ndarray] = []
-    # One vectorized pass per distinct n (a literal: normally exactly one).
-    for size in np.unique(sizes[counts > 0]):
-        rows = np.flatnonzero((sizes == size) & (counts > 0))
-        gram_starts = pa.array(_ranges(_starts(lengths)[rows], counts[rows]), pa.int64())
-        words = [flat.take(pc.add(gram_starts, j)) for j in range(int(size))]
-        pieces.append(words[0] if size == 1 else pc.binary_join_element_wise(*words, " "))
-        slots.append(_ranges(out_starts[rows], counts[rows]))
-    if not pieces:
-        grams = pa.array([], pa.string())
-    elif len(pieces) == 1:
-        grams = pieces[0]
-    else:
-        grams = pa.concat_arrays(pieces).take(pa.array(np.argsort(np.concatenate(slots), kind="stable")))
-    return _lists_out(grams.cast(pa.string()), counts, nulls, _STRINGS)
 
 
 # ---------------------------------------------------------------------------------------------------
