@@ -1,11 +1,14 @@
-"""Client fetch benchmark: PyHive vs impyla vs sqlalchemy_mlsql (fetchall and fetch_arrow) on one gateway.
+"""Client fetch benchmark: PyHive vs impyla vs sqlalchemy_mlsql (fetchall and fetch_arrow) on one server.
 
-Starts ONE gateway with ``bench.peers.start_gateway`` and fetches the same N-row x 3-column result (bigint,
-string, double) through each client, interleaving the clients per repetition. Prints a Markdown table with the
-median wall time (execute + full fetch), rows/s and the ratio to PyHive.
+Starts ONE server (our gateway with ``bench.peers.start_gateway``, or Spark's own Thrift server from the pyspark
+wheel with ``--server sts``) and fetches the same N-row x 3-column result (bigint, string, double) through each
+client, interleaving the clients per repetition. Prints a Markdown table with the median wall time (execute +
+full fetch), rows/s and the ratio to PyHive.
 
-    .venv/bin/python bench/bench_client.py                 # 1M rows, 3 repetitions
-    .venv/bin/python bench/bench_client.py --rows 200000 --reps 1
+    .venv/bin/python bench/bench_client.py                 # gateway, 1M rows, 3 repetitions
+    .venv/bin/python bench/bench_client.py --server sts    # Spark's Thrift server (STS)
+    .venv/bin/python bench/bench_client.py --rows 200000 --reps 1 --clients arrow,pyhive
+    .venv/bin/python bench/bench_client.py --port 10000    # a server already listening on 127.0.0.1:10000
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.peers import Peer, free_port, start_gateway  # noqa: E402
+from bench.peers import Peer, free_port, start_gateway, start_sts  # noqa: E402
 
 USER = "bench"
 
@@ -70,45 +73,89 @@ def run_ours_arrow(peer: Peer, sql: str) -> int:
         return cur.fetch_arrow().num_rows
 
 
-CLIENTS: dict[str, Callable[[Peer, str], int]] = {
-    "PyHive 0.7 `fetchall`": run_pyhive,
-    "impyla 0.24 `fetchall`": run_impyla,
-    "sqlalchemy_mlsql `fetchall`": run_ours,
-    "sqlalchemy_mlsql `fetch_arrow`": run_ours_arrow,
+def run_floor(peer: Peer, sql: str) -> int:
+    """The server's share: execute, then FetchResults replies read off the socket and thrown away undecoded (the
+    reply of one FetchResults is one SASL frame on STS and on the gateway). No client can be faster than this
+    against the same server. Returns -1: rows are not counted."""
+    import sqlalchemy_mlsql
+    from thrift_idl.gen.TCLIService import ttypes
+
+    with sqlalchemy_mlsql.connect(peer.host, peer.port, username=USER) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        assert cur.description is not None
+        while True:
+            req = ttypes.TFetchResultsReq(operationHandle=cur._op, orientation=ttypes.TFetchOrientation.FETCH_NEXT,
+                                          maxRows=100_000, fetchType=0)
+            conn._client.send_FetchResults(req)
+            if len(conn._transport._next_chunk()) < 1024:  # a reply without rows: the end
+                return -1
+
+
+CLIENTS: dict[str, tuple[str, Callable[[Peer, str], int]]] = {
+    "pyhive": ("PyHive 0.7 `fetchall`", run_pyhive),
+    "impyla": ("impyla 0.24 `fetchall`", run_impyla),
+    "fetchall": ("sqlalchemy_mlsql `fetchall`", run_ours),
+    "arrow": ("sqlalchemy_mlsql `fetch_arrow`", run_ours_arrow),
+    "floor": ("server only (replies read, not decoded)", run_floor),
 }
+
+
+class _Running:
+    """A server that this benchmark did not start (``--port``)."""
+
+    def __init__(self, port: int) -> None:
+        self.host, self.port = "127.0.0.1", port
+
+    def stop(self) -> None:
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--server", choices=("gateway", "sts"), default="gateway",
+                    help="gateway: our mlsql-gateway; sts: Spark's own Thrift server (pyspark wheel)")
+    ap.add_argument("--port", type=int, default=None, help="use a server already listening on 127.0.0.1:PORT")
+    ap.add_argument("--clients", default="pyhive,impyla,fetchall,arrow,floor",
+                    help=f"comma-separated subset of {','.join(CLIENTS)} (the first one is the baseline)")
     ap.add_argument("--scratch", type=Path, default=None)
     args = ap.parse_args(argv)
-    scratch = args.scratch or Path(tempfile.mkdtemp(prefix="bench-client-"))
+    keys = [k.strip() for k in args.clients.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in CLIENTS]
+    if unknown or not keys:
+        ap.error(f"unknown clients {unknown}; choose from {list(CLIENTS)}")
+    clients = {CLIENTS[k][0]: CLIENTS[k][1] for k in keys}
     sql = query(args.rows)
-    print(f"starting gateway in {scratch} ...", file=sys.stderr, flush=True)
-    peer = start_gateway(free_port(), scratch)
-    samples: dict[str, list[float]] = {name: [] for name in CLIENTS}
+    if args.port is not None:
+        peer: Peer | _Running = _Running(args.port)
+    else:
+        scratch = args.scratch or Path(tempfile.mkdtemp(prefix="bench-client-"))
+        print(f"starting {args.server} in {scratch} ...", file=sys.stderr, flush=True)
+        start = start_sts if args.server == "sts" else start_gateway
+        peer = start(free_port(), scratch)
+    names = list(clients)
+    samples: dict[str, list[float]] = {name: [] for name in names}
     try:
-        for fn in CLIENTS.values():  # warm-up: sessions, JIT, first Spark job
+        for fn in clients.values():  # warm-up: sessions, JIT, first Spark job
             fn(peer, query(20_000))
-        names = list(CLIENTS)
         for rep in range(args.reps):
             order = names if rep % 2 == 0 else names[::-1]
             for name in order:
                 t0 = time.perf_counter()
-                n = CLIENTS[name](peer, sql)
+                n = clients[name](peer, sql)
                 elapsed = time.perf_counter() - t0
-                if n != args.rows:
+                if n not in (args.rows, -1):
                     raise RuntimeError(f"{name} fetched {n} rows, expected {args.rows}")
                 samples[name].append(elapsed)
                 print(f"rep {rep}: {name}: {elapsed:.2f} s", file=sys.stderr, flush=True)
     finally:
         peer.stop()
     base = statistics.median(samples[names[0]])
-    print(f"\n{args.rows:,} rows x 3 columns (bigint, string, double), one gateway (local[2]), "
+    server = "Spark's Thrift server (STS)" if args.server == "sts" else "one gateway"
+    print(f"\n{args.rows:,} rows x 3 columns (bigint, string, double), {server} (local[2]), "
           f"median of {args.reps}, execute + full fetch:\n")
-    print("| Client | Time (s) | Rows/s | vs PyHive |")
+    print(f"| Client | Time (s) | Rows/s | vs {names[0].split(' `')[0]} |")
     print("|---|---:|---:|---:|")
     for name, values in samples.items():
         med = statistics.median(values)

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import schema as sa_schema
-from sqlalchemy.sql import compiler
+from sqlalchemy.sql import compiler, operators, sqltypes
 
 from .escape import quote_string
 
+# Words quoted as identifiers: the SQL-92 reserved words SQLAlchemy knows, Spark's ANSI-mode reserved keywords
+# (``spark.sql.ansi.enforceReservedKeywords=true``), its strict-non-reserved keywords (never usable as a table
+# alias: ANTI, SEMI, MINUS...), and the keywords Spark 4.3's parser rejects as a column or alias name in the default
+# mode (TRUE, FALSE, CURRENT_PATH and the join words). Quoting a name that did not need it is always harmless.
+SPARK_RESERVED_WORDS = frozenset(compiler.RESERVED_WORDS | {
+    "anti", "asof", "current_database", "current_path", "current_schema", "div", "escape", "exists", "fetch",
+    "filter", "identifier", "interval", "lateral", "minus", "over", "partition", "pivot", "qualify", "range",
+    "recursive", "regexp", "rlike", "rows", "semi", "setminus", "tablesample", "time", "unknown", "unpivot",
+    "values", "window", "with",
+})
+
 
 class MLSQLIdentifierPreparer(compiler.IdentifierPreparer):
-    """Backtick quoting; a backtick inside a name is doubled. Every identifier is quoted (Spark's ANSI mode
-    reserves many keywords, and quoting is always valid)."""
+    """Backtick quoting; a backtick inside a name is doubled. A name is quoted when it needs it: a reserved word
+    (:data:`SPARK_RESERVED_WORDS`), anything but lower-case letters, digits and ``_`` (``$`` too, so Spark's
+    ``${var}`` substitution never sees one), or a leading digit."""
+
+    reserved_words = SPARK_RESERVED_WORDS
+    legal_characters = re.compile(r"^[A-Z0-9_]+$", re.I)
+    illegal_initial_characters = frozenset("0123456789$")
 
     def __init__(self, dialect: Any) -> None:
         super().__init__(dialect, initial_quote="`", escape_quote="`")
-
-    def _requires_quotes(self, value: str) -> bool:
-        return True
 
 
 class MLSQLCompiler(compiler.SQLCompiler):
@@ -50,6 +64,33 @@ class MLSQLCompiler(compiler.SQLCompiler):
     def visit_char_length_func(self, fn: Any, **kw: Any) -> str:
         return f"length({self.function_argspec(fn, **kw)})"
 
+    def visit_empty_set_op_expr(self, type_: Any, expand_op: Any, **kw: Any) -> str:
+        """An empty tuple IN/NOT IN: typed NULLs, since Spark will not compare a struct with a struct of VOIDs."""
+        if len(type_) > 1 and expand_op in (operators.in_op, operators.not_in_op):
+            process = self.dialect.type_compiler_instance.process
+            nulls = ", ".join(f"CAST(NULL AS {process(t)})" for t in type_)
+            return f"({nulls})) OR (1 = 1" if expand_op is operators.not_in_op else f"({nulls})) AND (1 != 1"
+        return super().visit_empty_set_op_expr(type_, expand_op, **kw)
+
+    def _regexp_pattern(self, binary: Any, pattern: Any, **kw: Any) -> str:
+        """The pattern SQL; flags (``"i"``, ``"s"``...) become a Java inline group ``(?i)`` in front of it."""
+        text = self.process(pattern, **kw)
+        flags = (binary.modifiers or {}).get("flags")
+        if flags:
+            return f"concat({self.render_literal_value(f'(?{flags})', sqltypes.STRINGTYPE)}, {text})"
+        return text
+
+    def visit_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        return f"{self.process(binary.left, **kw)} RLIKE {self._regexp_pattern(binary, binary.right, **kw)}"
+
+    def visit_not_regexp_match_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        return f"NOT ({self.visit_regexp_match_op_binary(binary, operator, **kw)})"
+
+    def visit_regexp_replace_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+        pattern, replacement = binary.right.clauses
+        return (f"regexp_replace({self.process(binary.left, **kw)}, {self._regexp_pattern(binary, pattern, **kw)}, "
+                f"{self.process(replacement, **kw)})")
+
 
 class MLSQLDDLCompiler(compiler.DDLCompiler):
     """DDL: no PK/FK/unique/check constraints or indexes (Spark has none); USING/PARTITIONED BY/COMMENT."""
@@ -60,6 +101,10 @@ class MLSQLDDLCompiler(compiler.DDLCompiler):
         default = self.get_column_default_string(column)
         if default is not None:
             spec += f" DEFAULT {default}"
+        if not column.nullable:
+            # Kept by catalogs that store constraints (Delta, Iceberg, other v2 catalogs); Spark's built-in file
+            # sources (parquet, the default) accept it and store the column as nullable.
+            spec += " NOT NULL"
         if column.comment:
             spec += " COMMENT " + self.sql_compiler.render_literal_value(column.comment, None)
         return spec
@@ -139,7 +184,13 @@ class MLSQLTypeCompiler(compiler.GenericTypeCompiler):
     def visit_STRING(self, type_: Any, **kw: Any) -> str:
         return "STRING"
 
-    visit_string = visit_unicode = visit_text = visit_unicode_text = visit_STRING
+    def visit_string(self, type_: Any, **kw: Any) -> str:
+        """``String(n)``/``Unicode(n)`` -> VARCHAR(n) (Spark checks the length on write and reflects it);
+        ``String()`` -> STRING."""
+        return f"VARCHAR({type_.length})" if type_.length else "STRING"
+
+    visit_unicode = visit_string
+    visit_text = visit_unicode_text = visit_STRING
     visit_TEXT = visit_CLOB = visit_NCLOB = visit_enum = visit_uuid = visit_UUID = visit_STRING
     visit_JSON = visit_TIME = visit_time = visit_null = visit_STRING
 
@@ -167,7 +218,10 @@ class MLSQLTypeCompiler(compiler.GenericTypeCompiler):
     visit_BLOB = visit_VARBINARY = visit_large_binary = visit_BINARY
 
     def visit_ARRAY(self, type_: Any, **kw: Any) -> str:
-        return f"ARRAY<{self.process(type_.item_type, **kw)}>"
+        text = self.process(type_.item_type, **kw)
+        for _ in range(type_.dimensions or 1):
+            text = f"ARRAY<{text}>"
+        return text
 
     def visit_MAP(self, type_: Any, **kw: Any) -> str:
         return f"MAP<{self.process(type_.key_type, **kw)}, {self.process(type_.value_type, **kw)}>"
@@ -177,6 +231,6 @@ class MLSQLTypeCompiler(compiler.GenericTypeCompiler):
         return f"STRUCT<{fields}>"
 
     def visit_INTERVAL(self, type_: Any, **kw: Any) -> str:
-        return f"INTERVAL {type_.qualifier}".strip().upper()
+        return f"INTERVAL {getattr(type_, 'qualifier', 'day to second')}".strip().upper()
 
     visit_interval = visit_INTERVAL

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from thrift_idl.gen.TCLIService import ttypes
@@ -28,9 +30,17 @@ _S = ttypes.TOperationState
 PENDING_STATES = (_S.INITIALIZED_STATE, _S.RUNNING_STATE, _S.PENDING_STATE)
 DEFAULT_FETCH_SIZE = 10_000
 BULK_FETCH_SIZE = 100_000
+ARROW_FETCH_SIZE = 100_000  # rows per FetchResults for fetch_arrow (the next batch is fetched while one decodes)
 _MIN_POLL_SECONDS = 0.05
 
 _Raw = tuple[list[tuple[list[Any], bytes]], int]
+
+# Statements that never return rows. Spark (STS, and the gateway like it) still answers them with a result set: an
+# empty placeholder column ``Result STRING``. For these statements that placeholder is reported as "no result set"
+# (``description`` None), so SQLAlchemy's ``returns_rows`` is False for INSERT/DDL.
+_COMMAND = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(?:insert|create|drop|alter|truncate|delete|update|"
+                      r"merge|use|refresh|cache|uncache|clear|msck|analyze|comment|grant|revoke|repair|reset|"
+                      r"load\s+data)\b", re.I | re.S)
 
 
 class Cursor:
@@ -40,6 +50,7 @@ class Cursor:
         self.connection = connection
         self.arraysize = 1000
         self.fetch_size = connection.fetch_size
+        self.prefetch = True  # fetchall/fetch_arrow: fetch the next batch on a helper thread while one decodes
         self.rowcount = -1
         self.lastrowid = None
         self._closed = False
@@ -53,6 +64,7 @@ class Cursor:
         self._raw: _Raw | None = None  # current undecoded batch
         self._rows: list[tuple] | None = None  # rows of the current batch, decoded on demand
         self._pos = 0
+        self._command = False
         self.rowcount = -1
 
     # -- helpers -------------------------------------------------------------------------------------------
@@ -109,6 +121,7 @@ class Cursor:
                                           confOverlay=dict(conf) if conf else None, runAsync=async_)
         resp = self.connection._rpc("ExecuteStatement", req)
         self._op = resp.operationHandle
+        self._command = _COMMAND.match(sql) is not None
         self._finished = not async_
         if self._finished and self._op.modifiedRowCount is not None:
             self.rowcount = int(self._op.modifiedRowCount)
@@ -218,7 +231,10 @@ class Cursor:
                 return None
             self._wait()
             req = ttypes.TGetResultSetMetadataReq(operationHandle=self._op)
-            self._columns = _res.schema_columns(self._rpc("GetResultSetMetadata", req).schema)
+            cols = _res.schema_columns(self._rpc("GetResultSetMetadata", req).schema)
+            if self._command and [(c.name.lower(), c.type_code) for c in cols] == [("result", "STRING")]:
+                cols, self._exhausted = [], True  # Spark's placeholder for "no rows": no result set
+            self._columns = cols
         return self._columns
 
     @property
@@ -253,6 +269,41 @@ class Cursor:
         if not resp.hasMoreRows and n < max_rows:
             self._exhausted = True
         return raw, n
+
+    def _raw_batches(self, max_rows: int) -> Iterator[_Raw]:
+        """The remaining undecoded batches. While the caller decodes one batch, the next FetchResults already runs
+        on a helper thread (the server builds it and the bytes arrive meanwhile), so decoding overlaps the wait.
+        If the caller stops early, the batch fetched ahead becomes the current batch for the next fetch call."""
+        first = self._fetch_raw(max_rows)  # in this thread: a small result needs no helper thread
+        if first is None:
+            return
+        if self._exhausted or not self.prefetch:
+            yield first
+            while (raw := self._fetch_raw(max_rows)) is not None:
+                yield raw
+            return
+        op = self._op
+        pool = ThreadPoolExecutor(1, thread_name_prefix="mlsql-prefetch")
+        pending: Future[_Raw | None] | None = pool.submit(self._fetch_raw, max_rows)
+        try:
+            yield first
+            while pending is not None and self._op is op:
+                raw = pending.result()
+                pending = None
+                if raw is None:
+                    return
+                if not self._exhausted:
+                    pending = pool.submit(self._fetch_raw, max_rows)
+                yield raw
+        finally:
+            if pending is not None:  # stopped early (or failed): keep what was fetched ahead
+                try:
+                    ahead = pending.result()
+                except Error:
+                    ahead = None
+                if ahead is not None and self._op is op:  # not if the cursor has moved on to another statement
+                    self._raw, self._rows, self._pos = ahead, None, 0
+            pool.shutdown(wait=True)
 
     def _decode_rows(self, raw: _Raw) -> list[tuple]:
         cols, n = raw
@@ -300,7 +351,19 @@ class Cursor:
         return self._take(self.arraysize if size is None else int(size), self.fetch_size)
 
     def fetchall(self) -> list[tuple]:
-        return self._take(None, max(self.fetch_size, BULK_FETCH_SIZE))
+        self._check_open()
+        self._require_op()
+        out = self._current_rows()[self._pos:] if self._raw is not None else []
+        self._raw, self._rows, self._pos = None, None, 0
+        if self._schema() is None:
+            raise ProgrammingError("no result set (the statement did not return rows)")
+        for raw in self._raw_batches(max(self.fetch_size, BULK_FETCH_SIZE)):
+            rows = self._decode_rows(raw)
+            if out:
+                out.extend(rows)
+            else:
+                out = rows
+        return out
 
     def __iter__(self) -> Iterator[tuple]:
         while True:
@@ -326,12 +389,11 @@ class Cursor:
         if self._schema() is None:
             raise ProgrammingError("no result set (the statement did not return rows)")
         if self._raw is not None and self._pos < self._raw[1]:
-            yield self._arrow_batch(self._raw, self._pos)
+            raw, pos = self._raw, self._pos
+            self._raw, self._rows, self._pos = None, None, 0
+            yield self._arrow_batch(raw, pos)
         self._raw, self._rows, self._pos = None, None, 0
-        while True:
-            raw = self._fetch_raw(max(self.fetch_size, BULK_FETCH_SIZE))
-            if raw is None:
-                return
+        for raw in self._raw_batches(max(self.fetch_size, ARROW_FETCH_SIZE)):
             yield self._arrow_batch(raw)
 
     def fetch_arrow(self) -> Any:

@@ -45,6 +45,11 @@ apilevel = "2.0"
 threadsafety = 1
 paramstyle = "pyformat"
 
+try:  # numpy present: fixed-width result columns are read straight into numpy arrays
+    from . import fastfetch as _fastfetch
+except ImportError:  # pragma: no cover - depends on the environment
+    _fastfetch = None  # type: ignore[assignment]
+
 _OK = (ttypes.TStatusCode.SUCCESS_STATUS, ttypes.TStatusCode.SUCCESS_WITH_INFO_STATUS)
 _MIN_PROTOCOL = ttypes.TProtocolVersion.HIVE_CLI_SERVICE_PROTOCOL_V6
 
@@ -169,13 +174,19 @@ class Connection:
             if self._closed and name != "CloseSession":
                 raise InterfaceError("connection is closed")
             try:
-                resp = getattr(self._client, name)(req)
+                if name == "FetchResults" and _fastfetch is not None:
+                    self._client.send_FetchResults(req)
+                    resp = _fastfetch.recv_fetch_results(self._client._iprot)
+                else:
+                    resp = getattr(self._client, name)(req)
             except TApplicationException as exc:
                 raise InterfaceError(f"{name} failed: {exc}", "08S01") from exc
             except (TTransportException, OSError, EOFError) as exc:
                 raise OperationalError(f"{name} failed: connection to the server lost ({exc})", "08S01") from exc
             except TException as exc:
                 raise InterfaceError(f"{name} failed: {exc}") from exc
+            except ValueError as exc:  # a malformed reply (fastfetch)
+                raise InterfaceError(f"{name} failed: malformed reply ({exc})", "08S01") from exc
         status = getattr(resp, "status", None)
         if check and status is not None and status.statusCode not in _OK:
             raise error_from_status(status, query_id)

@@ -7,6 +7,7 @@ complex_types, and ``conf_<key>=value`` for session configuration).
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from types import ModuleType
 from typing import Any
@@ -71,6 +72,7 @@ class MLSQLDialect(default.DefaultDialect):
     requires_name_normalize = False
     max_identifier_length = 128
     default_schema_name = "default"
+    _describe_json_supported = True  # set False on the instance when the server rejects DESCRIBE ... AS JSON
 
     @classmethod
     def import_dbapi(cls) -> ModuleType:
@@ -257,15 +259,41 @@ class MLSQLDialect(default.DefaultDialect):
                 partitions.append(name)
         return columns, partitions
 
+    def _describe_json(self, connection: Any, table_name: str, schema: str | None) -> dict[str, dict[str, Any]]:
+        """Per-column ``nullable``/``default`` from ``DESCRIBE TABLE EXTENDED ... AS JSON`` (Spark 4.0+), keyed by
+        lower-cased column name; empty when the server cannot answer it (older Spark: remembered)."""
+        if not self._describe_json_supported:
+            return {}
+        sql = f"DESCRIBE TABLE EXTENDED {self._q(schema, table_name)} AS JSON"
+        try:
+            rows = self._rows(connection, sql)[1]
+            doc = json.loads(rows[0][0]) if rows and rows[0] and rows[0][0] else {}
+        except exc.DBAPIError as err:
+            if self._is_not_found(err):
+                raise exc.NoSuchTableError(f"{schema}.{table_name}" if schema else table_name) from err
+            if getattr(err.orig, "sqlstate", None) in ("42601", "0A000"):  # parse error / unsupported: old Spark
+                self._describe_json_supported = False
+            return {}
+        except ValueError:
+            return {}
+        return {str(c.get("name", "")).lower(): c for c in doc.get("columns") or [] if isinstance(c, dict)}
+
     @reflection.cache
     def get_columns(self, connection: Any, table_name: str, schema: str | None = None,
                     **kw: Any) -> list[dict[str, Any]]:
+        """Types from DESCRIBE TABLE (it keeps ``varchar(n)``, the JSON form does not); nullability and defaults
+        from the JSON form. No ``autoincrement`` key: Spark has no auto-increment columns, and SQLAlchemy's
+        policy is to leave the key out rather than report False for an integer primary key."""
         columns, _ = self._split_describe(self._describe(connection, table_name, schema))
+        extra = self._describe_json(connection, table_name, schema)
         out = []
         for row in columns:
             comment = row[2] if len(row) > 2 and row[2] not in (None, "") else None
-            out.append({"name": row[0], "type": parse_spark_type(row[1] or "string"), "nullable": True,
-                        "default": None, "autoincrement": False, "comment": comment})
+            info = extra.get(str(row[0]).lower(), {})
+            default = info.get("default")
+            out.append({"name": row[0], "type": parse_spark_type(row[1] or "string"),
+                        "nullable": bool(info.get("nullable", True)),
+                        "default": None if default is None else str(default), "comment": comment})
         return out
 
     def get_pk_constraint(self, connection: Any, table_name: str, schema: str | None = None,

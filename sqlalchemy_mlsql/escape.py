@@ -49,7 +49,7 @@ def render_literal(value: Any) -> str:
     if isinstance(value, dt.time):
         return quote_string(value.isoformat())
     if isinstance(value, dt.timedelta):
-        return f"INTERVAL '{value.total_seconds():.6f}' SECOND"
+        return _interval_literal(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "X'" + bytes(value).hex().upper() + "'"
     if isinstance(value, Mapping):
@@ -58,6 +58,20 @@ def render_literal(value: Any) -> str:
     if isinstance(value, (list, tuple, set, frozenset)):
         return "array(" + ", ".join(render_literal(v) for v in value) + ")"
     raise NotSupportedError(f"cannot render a parameter of type {type(value).__name__} as a Spark literal")
+
+
+def _interval_literal(value: dt.timedelta) -> str:
+    """A day-time interval literal: ``INTERVAL '7' DAY`` for whole days (what a RANGE frame over a DATE column
+    needs), else ``INTERVAL '[-]d hh:mm:ss.ffffff' DAY TO SECOND``; exact to the microsecond."""
+    micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+    sign = "-" if micros < 0 else ""
+    days, rest = divmod(abs(micros), 86_400_000_000)
+    if rest == 0:
+        return f"INTERVAL '{sign}{days}' DAY"
+    seconds, frac = divmod(rest, 1_000_000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"INTERVAL '{sign}{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{frac:06d}' DAY TO SECOND"
 
 
 _TOKEN = re.compile(r"%%|%\(([^()]*)\)s|%s")

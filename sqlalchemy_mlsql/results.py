@@ -133,6 +133,8 @@ def python_column(values: list[Any], nulls: bytes, info: ColumnInfo, complex_typ
     n = len(values)
     if info.type_code == "NULL":
         return [None] * n
+    if np is not None and isinstance(values, np.ndarray):  # fixed-width column read by fastfetch
+        values = values.tolist()
     conv = python_converter(info.type_code, complex_types)
     mask = null_mask(nulls, n)
     if mask is None:
@@ -205,6 +207,10 @@ def arrow_column(values: list[Any], nulls: bytes, info: ColumnInfo) -> Any:
     target = arrow_type(info)
     if info.type_code == "NULL":
         return pa.nulls(n)
+    if np is not None and isinstance(values, np.ndarray):  # fixed-width column read by fastfetch
+        if pa.types.is_boolean(target) or pa.types.is_integer(target) or pa.types.is_floating(target):
+            return _arrow_from_numpy(pa, values, nulls, n, target)
+        values = values.tolist()
     mask = null_mask(nulls, n)
     if mask is not None and np is None:
         values = [None if m else v for v, m in zip(values, mask, strict=False)]
@@ -217,6 +223,30 @@ def arrow_column(values: list[Any], nulls: bytes, info: ColumnInfo) -> Any:
             conv = python_converter(info.type_code)
             return pa.array([conv(v) for v in text.to_pylist()] if conv else text.to_pylist(), type=target)
     return pa.array(values, type=target, mask=mask)
+
+
+def _validity(nulls: bytes, n: int) -> Any:
+    """An Arrow validity bitmap (1 = valid, LSB first) from an HS2 nulls bitmap (1 = null, LSB first), or None
+    when no row is null."""
+    if not nulls or nulls.count(0) == len(nulls):
+        return None
+    need = (n + 7) // 8
+    bits = np.full(need, 0xFF, dtype=np.uint8)
+    have = np.frombuffer(nulls, dtype=np.uint8)[:need]
+    bits[:len(have)] = ~have
+    return bits
+
+
+def _arrow_from_numpy(pa: Any, values: Any, nulls: bytes, n: int, target: Any) -> Any:
+    """A fixed-width column (numpy values from fastfetch) as an Arrow array without per-value work: the values
+    buffer is the numpy memory (booleans are bit-packed), the validity bitmap is the inverted nulls bitmap."""
+    arr = pa.array(values)
+    if arr.type != target:
+        arr = arr.cast(target)
+    validity = _validity(nulls, n)
+    if validity is None:
+        return arr
+    return pa.Array.from_buffers(target, n, [pa.py_buffer(validity), arr.buffers()[1]])
 
 
 def arrow_schema(columns: list[ColumnInfo]) -> Any:

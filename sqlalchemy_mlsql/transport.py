@@ -15,6 +15,7 @@ from thrift.transport.TTransport import CReadableTransport, TTransportBase, TTra
 _LEN = struct.Struct(">I")
 SASL_START, SASL_OK, SASL_BAD, SASL_ERROR, SASL_COMPLETE = 1, 2, 3, 4, 5
 MAX_FRAME = 1 << 30
+_WAITALL = getattr(socket, "MSG_WAITALL", 0)
 
 
 class SocketTransport(TTransportBase):
@@ -59,14 +60,16 @@ class SocketTransport(TTransportBase):
         return data
 
     def readAll(self, sz: int) -> bytes:  # noqa: N802 - thrift API
-        """Exactly ``sz`` bytes."""
+        """Exactly ``sz`` bytes. MSG_WAITALL lets the kernel assemble a large frame in one call (a blocking socket
+        returns it whole), so a reader thread does not have to win the GIL back for every 64 KB chunk while
+        another thread decodes the previous batch."""
         buf = bytearray(sz)
         view = memoryview(buf)
         sock = self._socket()
         got = 0
         while got < sz:
             try:
-                n = sock.recv_into(view[got:], sz - got)
+                n = sock.recv_into(view[got:], sz - got, _WAITALL)
             except OSError as exc:
                 raise TTransportException(TTransportException.UNKNOWN, f"socket read failed: {exc}") from exc
             if n == 0:

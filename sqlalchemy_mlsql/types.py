@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 from typing import Any
 
-from sqlalchemy import types as sqltypes
+from sqlalchemy.sql import sqltypes, type_api
 from sqlalchemy.sql.type_api import TypeEngine
 
 from .escape import quote_string, render_literal
@@ -44,13 +45,80 @@ class INTERVAL(sqltypes.TypeEngine):
         return str
 
 
+_DAY_TIME = re.compile(r"^\s*(-?)(\d+)(?: (\d+):(\d+):(\d+)(?:\.(\d{1,9}))?)?\s*$")
+
+
+def parse_day_time_interval(text: Any) -> Any:
+    """Spark's day-time interval text (``'-1 02:03:04.500000000'``, ``'7'``) -> timedelta; anything else as is."""
+    if not isinstance(text, str):
+        return text
+    match = _DAY_TIME.match(text)
+    if match is None:
+        return text
+    sign, days, hours, minutes, seconds, frac = match.groups()
+    value = dt.timedelta(days=int(days), hours=int(hours or 0), minutes=int(minutes or 0),
+                         seconds=int(seconds or 0), microseconds=int((frac or "")[:6].ljust(6, "0")))
+    return -value if sign else value
+
+
+class SparkInterval(type_api.NativeForEmulated, sqltypes._AbstractInterval):
+    """The impl of ``sqlalchemy.Interval``: a native Spark day-time interval. timedelta parameters render as
+    ``INTERVAL '7' DAY`` / ``INTERVAL 'd hh:mm:ss.ffffff' DAY TO SECOND`` (the DB-API's literals), results are
+    parsed back to timedelta. (Without it Interval would be emulated as an epoch-based DATETIME.)"""
+
+    __visit_name__ = "INTERVAL"
+    native = True
+    cache_ok = True
+    qualifier = "day to second"
+
+    def __init__(self, second_precision: int | None = None) -> None:
+        self.second_precision = second_precision
+
+    @classmethod
+    def adapt_emulated_to_native(cls, interval: Any, **kw: Any) -> SparkInterval:  # type: ignore[override]
+        return cls(second_precision=interval.second_precision)
+
+    @property
+    def _type_affinity(self) -> type:
+        return sqltypes.Interval
+
+    def as_generic(self, allow_nulltype: bool = False) -> sqltypes.Interval:
+        return sqltypes.Interval(native=True, second_precision=self.second_precision)
+
+    @property
+    def python_type(self) -> type:
+        return dt.timedelta
+
+    def literal_processor(self, dialect: Any):
+        return render_literal
+
+    def result_processor(self, dialect: Any, coltype: Any):
+        return parse_day_time_interval
+
+
 class ARRAY(sqltypes.ARRAY):
-    """``array<T>``; values arrive as Python lists."""
+    """``array<T>``; values arrive as Python lists. Also the impl of ``sqlalchemy.ARRAY`` on this dialect (its
+    literals render as ``array(...)``). Spark's ``arr[i]`` is 0-based, hence ``zero_indexes=True``."""
 
     cache_ok = True
 
-    def __init__(self, item_type: Any) -> None:
-        super().__init__(item_type)
+    def __init__(self, item_type: Any, as_tuple: bool = False, dimensions: int | None = None,
+                 zero_indexes: bool = True) -> None:
+        super().__init__(item_type, as_tuple=as_tuple, dimensions=dimensions, zero_indexes=zero_indexes)
+
+    def literal_processor(self, dialect: Any):
+        item_proc = self.item_type.dialect_impl(dialect).literal_processor(dialect)
+
+        def item(value: Any) -> str:
+            if value is None:
+                return "NULL"
+            return item_proc(value) if item_proc is not None else render_literal(value)
+
+        def process(value: Any) -> str:
+            return self._apply_item_processor(value, item, self.dimensions,
+                                              lambda parts: "array(" + ", ".join(parts) + ")")
+
+        return process
 
 
 class MAP(sqltypes.TypeEngine):
@@ -99,9 +167,31 @@ class SparkString(sqltypes.String):
         return process
 
 
-class SparkDate(sqltypes.Date):
+class SparkEnum(sqltypes.Enum):
+    """Enum impl (a STRING column on Spark, which has no ENUM type) with Spark-escaped literals. Without it the
+    Enum would be adapted to :class:`SparkString` (Enum is a String subclass), which cannot take Enum's
+    constructor arguments."""
+
     def literal_processor(self, dialect: Any):
-        return render_literal
+        def process(value: Any) -> str:
+            return _percent_safe(dialect, quote_string(str(self._db_value_for_elem(value))))
+
+        return process
+
+
+def _as_date(value: Any) -> Any:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+class SparkDate(sqltypes.Date):
+    """DATE: a datetime parameter is coerced to its date (as DB-API drivers commonly do), not sent as a
+    TIMESTAMP that would compare unequal to the stored date."""
+
+    def bind_processor(self, dialect: Any):
+        return _as_date
+
+    def literal_processor(self, dialect: Any):
+        return lambda value: render_literal(_as_date(value))
 
 
 class SparkDateTime(sqltypes.DateTime):
@@ -116,9 +206,12 @@ class SparkBinary(sqltypes.LargeBinary):
 
 COLSPECS: dict[type[TypeEngine[Any]], type[TypeEngine[Any]]] = {
     sqltypes.String: SparkString,
+    sqltypes.Enum: SparkEnum,
     sqltypes.Date: SparkDate,
     sqltypes.DateTime: SparkDateTime,
     sqltypes._Binary: SparkBinary,
+    sqltypes.ARRAY: ARRAY,
+    sqltypes.Interval: SparkInterval,
 }
 
 

@@ -106,6 +106,68 @@ def test_hive_text_parser():
     assert parse_hive_text("plain") == "plain"
 
 
+def _encoded_fetch_reply(resp) -> bytes:
+    from thrift.protocol.TBinaryProtocol import TBinaryProtocol
+    from thrift.Thrift import TMessageType
+    from thrift.transport.TTransport import TMemoryBuffer
+
+    from thrift_idl.gen.TCLIService import TCLIService
+
+    buf = TMemoryBuffer()
+    proto = TBinaryProtocol(buf)
+    proto.writeMessageBegin("FetchResults", TMessageType.REPLY, 7)
+    TCLIService.FetchResults_result(success=resp).write(proto)
+    proto.writeMessageEnd()
+    return buf.getvalue()
+
+
+def test_fastfetch_reads_what_the_generated_code_reads():
+    np = pytest.importorskip("numpy")
+    pa = pytest.importorskip("pyarrow")
+    from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
+    from thrift.transport.TTransport import TMemoryBuffer
+
+    from sqlalchemy_mlsql import fastfetch
+    from sqlalchemy_mlsql import results as res
+    from thrift_idl.gen.TCLIService import TCLIService
+    from thrift_idl.gen.TCLIService import ttypes as t
+
+    n = 11
+    nulls = bytes([0b00100101, 0b00000100])  # rows 0, 2, 5 and 10 are NULL
+    cols = [
+        t.TColumn(boolVal=t.TBoolColumn(values=[i % 3 == 0 for i in range(n)], nulls=nulls)),
+        t.TColumn(byteVal=t.TByteColumn(values=[(-1) ** i * i for i in range(n)], nulls=b"")),
+        t.TColumn(i16Val=t.TI16Column(values=[-(2 ** 15) + i for i in range(n)], nulls=nulls)),
+        t.TColumn(i32Val=t.TI32Column(values=[2 ** 31 - 1 - i for i in range(n)], nulls=b"\x00\x00")),
+        t.TColumn(i64Val=t.TI64Column(values=[-(2 ** 63) + i for i in range(n)], nulls=nulls)),
+        t.TColumn(doubleVal=t.TDoubleColumn(values=[i / 3 if i != 4 else math.inf for i in range(n)], nulls=nulls)),
+        t.TColumn(stringVal=t.TStringColumn(values=[f"s{i}é" for i in range(n)], nulls=nulls)),
+        t.TColumn(binaryVal=t.TBinaryColumn(values=[bytes([i]) for i in range(n)], nulls=b"")),
+    ]
+    infos = [res.ColumnInfo(f"c{i}", code) for i, code in
+             enumerate(["BOOLEAN", "TINYINT", "SMALLINT", "INT", "BIGINT", "DOUBLE", "STRING", "BINARY"])]
+    resp = t.TFetchResultsResp(status=t.TStatus(statusCode=0), hasMoreRows=True,
+                               results=t.TRowSet(startRowOffset=0, rows=[], columns=cols, columnCount=len(cols)))
+    data = _encoded_fetch_reply(resp)
+    fast = fastfetch.recv_fetch_results(TBinaryProtocolAccelerated(TMemoryBuffer(data)))
+    slow = TCLIService.Client(TBinaryProtocolAccelerated(TMemoryBuffer(data))).recv_FetchResults()
+    assert fast.hasMoreRows is True and fast.status.statusCode == 0
+    assert isinstance(fast.results.columns[4].i64Val.values, np.ndarray)
+    fast_raw, fast_n = res.rowset_columns(fast.results)
+    slow_raw, slow_n = res.rowset_columns(slow.results)
+    assert fast_n == slow_n == n
+    for (fv, fnl), (sv, snl), info in zip(fast_raw, slow_raw, infos, strict=True):
+        got, want = res.python_column(fv, fnl, info), res.python_column(sv, snl, info)
+        assert got == want and [type(v) for v in got] == [type(v) for v in want], info
+        assert res.arrow_column(fv, fnl, info).equals(res.arrow_column(sv, snl, info)), info
+    assert res.arrow_column(fast_raw[4][0], fast_raw[4][1], infos[4]).null_count == 4
+    empty = t.TFetchResultsResp(status=t.TStatus(statusCode=0), hasMoreRows=False, results=t.TRowSet(
+        startRowOffset=0, rows=[], columns=[t.TColumn(i64Val=t.TI64Column(values=[], nulls=b""))]))
+    got = fastfetch.recv_fetch_results(TBinaryProtocolAccelerated(TMemoryBuffer(_encoded_fetch_reply(empty))))
+    assert len(got.results.columns[0].i64Val.values) == 0
+    assert pa.array(got.results.columns[0].i64Val.values).type == pa.int64()
+
+
 def test_import_without_pyspark():
     code = "import sys; sys.modules['pyspark']=None; import sqlalchemy_mlsql, sqlalchemy_mlsql.dialect; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(tc_root()))
@@ -380,6 +442,29 @@ def test_fetch_arrow_and_pandas_big(conn):
     assert table.num_rows == 60000 - 10 and table.column("id").to_pylist() == [r[0] for r in rows[10:]]
     assert isinstance(frame, pd.DataFrame) and len(frame) == 60000
     assert list(frame.itertuples(index=False, name=None)) == rows
+
+
+def test_prefetched_batches_and_early_stop(conn, monkeypatch):
+    pytest.importorskip("pyarrow")
+    from sqlalchemy_mlsql import cursor as cursor_mod
+
+    monkeypatch.setattr(cursor_mod, "ARROW_FETCH_SIZE", 1000)  # many batches: the helper thread fetches ahead
+    monkeypatch.setattr(cursor_mod, "BULK_FETCH_SIZE", 1000)
+    sql = "select id, cast(id as string) as s from range(5500) order by id"
+    expected = [(i, str(i)) for i in range(5500)]
+    with conn.cursor() as cur:
+        cur.fetch_size = 1000
+        cur.execute(sql)
+        assert cur.fetchall() == expected
+        cur.execute(sql)
+        assert cur.fetch_arrow().column("id").to_pylist() == list(range(5500))
+        cur.execute(sql)
+        batches = cur.fetch_arrow_batches()
+        first = next(batches)
+        batches.close()  # stop early: the batch already fetched ahead is not lost
+        rest = cur.fetchall()
+        assert list(zip(first.column("id").to_pylist(), first.column("s").to_pylist(), strict=True)) + rest == \
+            expected
 
 
 def test_fetch_pandas_nulls(conn):

@@ -122,16 +122,19 @@ def test_type_compiler_and_ddl(engine):
                  sa.Column("p", sa.String), schema=SCHEMA, comment="ddl table",
                  mlsql_using="parquet", mlsql_partitioned_by=["p"])
     ddl = str(sa.schema.CreateTable(t).compile(engine)).strip()
-    for frag in ("`a` INT", "`f` DOUBLE", "`f32` FLOAT", "`n` DECIMAL(10, 2)", "`s` STRING", "`tx` STRING",
-                 "`u` STRING", "`v` VARCHAR(7)", "`d` DATE", "`dt` TIMESTAMP", "`b` BOOLEAN", "`lb` BINARY",
-                 "`bi` BIGINT", "`arr` ARRAY<INT> COMMENT 'it\\'s an array'", "USING parquet",
-                 "PARTITIONED BY (`p`)", "COMMENT 'ddl table'"):
+    for frag in ("a INT NOT NULL", "f DOUBLE", "f32 FLOAT", "n DECIMAL(10, 2)", "s VARCHAR(30)", "tx STRING",
+                 "u VARCHAR(5)", "v VARCHAR(7)", "d DATE", "dt TIMESTAMP", "b BOOLEAN", "lb BINARY",
+                 "bi BIGINT", "arr ARRAY<INT> COMMENT 'it\\'s an array'", "p STRING", "USING parquet",
+                 "PARTITIONED BY (p)", "COMMENT 'ddl table'"):
         assert frag in ddl, frag
     assert "PRIMARY KEY" not in ddl
     md.create_all(engine)
     try:
-        cols = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("ddl_t", SCHEMA)}
+        reflected = sa.inspect(engine).get_columns("ddl_t", SCHEMA)
+        cols = {c["name"]: c["type"] for c in reflected}
         assert isinstance(cols["n"], sqltypes.DECIMAL) and cols["n"].scale == 2
+        assert isinstance(cols["s"], sqltypes.VARCHAR) and cols["s"].length == 30
+        assert all("autoincrement" not in c for c in reflected)  # Spark has none; the key is left out
         assert isinstance(cols["d"], sqltypes.DATE) and isinstance(cols["f"], sqltypes.DOUBLE)
         with engine.connect() as conn:
             conn.execute(t.insert().values(a=1, s="x", d=dt.date(2024, 1, 2), p="k"))  # partial column list
@@ -142,10 +145,36 @@ def test_type_compiler_and_ddl(engine):
     assert sa.inspect(engine).has_table("ddl_t", SCHEMA) is False
 
 
+def test_dml_returns_no_rows_and_reflection_details(engine):
+    md = sa.MetaData()
+    t = sa.Table("dml_t", md, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("n", sa.Integer, server_default=sa.text("5")), sa.Column("e", sa.Enum("a", "b")),
+                 schema=SCHEMA)
+    md.create_all(engine)
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(t.insert(), [{"id": 1, "e": "a"}, {"id": 2, "e": "b"}])
+            assert not result.returns_rows  # Spark's empty "Result" placeholder is not a result set
+            assert not conn.execute(sa.text(f"INSERT INTO {SCHEMA}.dml_t (id) VALUES (3)")).returns_rows
+            assert conn.execute(sa.select(t.c.id, t.c.n, t.c.e).order_by(t.c.id)).all() == \
+                [(1, 5, "a"), (2, 5, "b"), (3, 5, None)]
+            week = conn.execute(sa.select(sa.literal(dt.timedelta(days=7, seconds=1.5), sa.Interval()))).scalar()
+            assert week == dt.timedelta(days=7, seconds=1.5)
+        cols = {c["name"]: c for c in sa.inspect(engine).get_columns("dml_t", SCHEMA)}
+        assert cols["n"]["default"] == "5" and cols["id"]["default"] is None
+        assert all("autoincrement" not in c for c in cols.values())
+        # parquet tables keep no NOT NULL (Spark stores every column as nullable); views report what Spark knows
+        assert cols["id"]["nullable"] is True
+        view_cols = sa.inspect(engine).get_columns("typed_view", SCHEMA)
+        assert [c["name"] for c in view_cols] == ["id"]
+    finally:
+        md.drop_all(engine)
+
+
 def test_identifier_quoting_and_literals(engine):
     t = sa.table("we`ird", sa.column("sel ect"), sa.column("name"))
     sql = str(sa.select(t).where(t.c.name == "O'Hara \\ 100%").compile(engine, compile_kwargs={"literal_binds": True}))
-    assert "`we``ird`" in sql and "`sel ect`" in sql
+    assert "`we``ird`" in sql and "`sel ect`" in sql and "`we``ird`.name =" in sql  # plain names stay bare
     assert "'O\\'Hara \\\\ 100%%'" in sql  # SQLAlchemy doubles % for pyformat; the driver undoes it
     lit = sa.select(sa.literal("O'Hara"), sa.literal(dt.date(2024, 1, 2)), sa.literal(Decimal("1.5")))
     with engine.connect() as conn:

@@ -49,8 +49,18 @@ def _executor_python_workers() -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmd = " ".join(proc.info["cmdline"] or [])
-        if "CoarseGrainedExecutorBackend" in cmd:
-            found += [c for c in proc.children(recursive=True) if "python" in (c.name() or "").lower()]
+        if "CoarseGrainedExecutorBackend" not in cmd:
+            continue
+        try:
+            children = proc.children(recursive=True)
+        except psutil.Error:
+            continue
+        for child in children:
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE and "python" in child.name().lower():
+                    found.append(child)
+            except psutil.Error:  # exited meanwhile
+                continue
     return found
 
 
@@ -113,8 +123,13 @@ def test_train_register_and_score_on_a_standalone_cluster(cluster):
         # The model functions ran in Python workers of the executor JVM (worker reuse keeps them alive).
         workers = _executor_python_workers()
         assert workers, "no Python worker under the executor: scoring did not run on the cluster"
-        gateway_children = [p for p in psutil.Process(peer.pid).children(recursive=True)
-                            if "pyspark.daemon" in " ".join(p.cmdline())]
+        gateway_children = []
+        for child in psutil.Process(peer.pid).children(recursive=True):
+            try:
+                if "pyspark.daemon" in " ".join(child.cmdline()):
+                    gateway_children.append(child)
+            except psutil.Error:
+                continue
         assert gateway_children == []
         assert "app-" in (base / "master.log").read_text(errors="replace")
     finally:
