@@ -129,13 +129,7 @@ def create_app(backend: Backend, authenticator: Authenticator, ml: MLRuntime | N
     async def _http(_request: Request, exc: StarletteHTTPException):
         return JSONResponse({"error": str(exc.detail), "sqlstate": None}, status_code=exc.status_code)
 
-    @app.middleware("http")
-    async def _timing(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        METRICS.observe("mlsql_http_seconds", getattr(route, "path", "other"), time.perf_counter() - started)
-        return response
+    app.add_middleware(_TimingMiddleware)
 
     async def body_fields(request: Request) -> dict[str, Any]:
         raw = await request.body()
@@ -288,9 +282,27 @@ def create_app(backend: Backend, authenticator: Authenticator, ml: MLRuntime | N
         except GatewayError as exc:
             raise ApiError(status_for(exc.sqlstate), exc.message, exc.sqlstate) from None
         METRICS.add("mlsql_predict_rows_total", len(data))
-        return rows
+        return JSONResponse(rows)  # plain JSON values already: skip FastAPI's generic encoder
 
     return app
+
+
+class _TimingMiddleware:
+    """Per-route latency histogram (a plain ASGI middleware: BaseHTTPMiddleware costs a task per request)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            route = scope.get("route")
+            METRICS.observe("mlsql_http_seconds", getattr(route, "path", "other"), time.perf_counter() - started)
 
 
 def _running(backend: Backend) -> int:
