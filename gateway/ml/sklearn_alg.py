@@ -242,10 +242,13 @@ class SKLearnScorer(Scorer):
                 and est.n_jobs in (None, 1))
 
     def _forest_proba(self, x: np.ndarray) -> np.ndarray:
-        x = self.estimator._validate_X_predict(x)
-        total = np.zeros((x.shape[0], len(self.estimator.classes_)), dtype=np.float64)
+        x = self.estimator._validate_X_predict(x)  # float32, as every tree expects
+        n_classes = len(self.estimator.classes_)
+        total = np.zeros((x.shape[0], n_classes), dtype=np.float64)
         for tree in self.estimator.estimators_:
-            total += tree.predict_proba(x, check_input=False)
+            # DecisionTreeClassifier.predict_proba without its per-call validation (the leaves already
+            # hold class fractions); a parity test pins this to sklearn's own predict_proba.
+            total += tree.tree_.predict(x)[:, :n_classes]
         total /= len(self.estimator.estimators_)
         return total
 
