@@ -94,6 +94,9 @@ def train(request: TrainRequest) -> list[tuple]:
     if not df.take(1):
         raise TrainError(f"the training table {request.table} is empty")
     evaluate = option(request.options, "evaluateTable")
+    if option(request.options, "validateTable") and request.log is not None:
+        request.log("validateTable is not supported and was ignored: use evaluateTable (metrics per group), or "
+                    "split the data in a PythonAlg script and print mlsql_validation_score:<float>")
     evaluate_df = spark.table(_quoted(evaluate)) if evaluate else None
     keep = (option(request.options, "keepVersion") or "false").strip().lower() == "true"
     writer = store.ModelWriter(request.path, keep)
